@@ -1,0 +1,175 @@
+"""Stores keep the property graph: the embedded SQLite store (default) and Neo4j.
+
+Both answer the same interface: `write(records)` upserts a whole package as one transaction (all or
+nothing), `read()` returns the Dataset, `reset()` empties the store. `open_store(uri)` picks one by URI:
+`sqlite:///path/to/file.sqlite` or `neo4j://host:port` (also bolt://, neo4j+s://).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import uuid
+from abc import ABC, abstractmethod
+from datetime import datetime, timezone
+from pathlib import Path
+
+from graph.dataset import Dataset
+from graph.errors import StoreError
+from graph.model import GraphRecords
+
+__all__ = ["Store", "SQLiteStore", "open_store", "default_store_uri"]
+
+
+def default_store_uri() -> str:
+    """The store the CLI and dashboard use: CIVICTIES_STORE, else NEO4J_URI, else a SQLite file in
+    CIVICTIES_DATA_DIR (default ./data)."""
+    uri = os.environ.get("CIVICTIES_STORE") or os.environ.get("NEO4J_URI")
+    if uri:
+        return uri
+    data_dir = Path(os.environ.get("CIVICTIES_DATA_DIR", "data"))
+    return f"sqlite:///{(data_dir / 'civicties.sqlite').resolve()}"
+
+
+class Store(ABC):
+    """The interface every store answers."""
+
+    uri: str
+
+    @abstractmethod
+    def write(self, records: GraphRecords) -> dict:
+        """Upsert every node and relationship in one transaction; return counts written. All or nothing."""
+
+    @abstractmethod
+    def read_rows(self) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
+        """All node properties by label and relationship properties by type."""
+
+    @abstractmethod
+    def counts(self) -> dict[str, int]:
+        """Number of nodes per label and relationships per type (only those present)."""
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Delete everything in the store."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+    def read(self) -> Dataset:
+        """The whole dataset, read in a few queries."""
+        nodes, edges = self.read_rows()
+        return Dataset.from_rows(nodes, edges)
+
+    def is_empty(self) -> bool:
+        return not self.counts().get("Person", 0)
+
+    def add_contact(self, family_id: str, contacted_on: str, note: str = "") -> dict:
+        """Record that a coordinator contacted a family (kept in the store, shown next time)."""
+        node = {"id": uuid.uuid4().hex, "family_id": family_id, "contacted_on": contacted_on, "note": note,
+                "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        self.write(GraphRecords(nodes={"Contact": [node]}))
+        return node
+
+    @property
+    def label(self) -> str:
+        """A short description of the store for people (no credentials)."""
+        return self.uri
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS nodes (
+    label TEXT NOT NULL, id TEXT NOT NULL, props TEXT NOT NULL, PRIMARY KEY (label, id));
+CREATE TABLE IF NOT EXISTS edges (
+    type TEXT NOT NULL, key TEXT NOT NULL, src_label TEXT NOT NULL, src_id TEXT NOT NULL,
+    dst_label TEXT NOT NULL, dst_id TEXT NOT NULL, props TEXT NOT NULL, PRIMARY KEY (type, key));
+CREATE INDEX IF NOT EXISTS edges_src ON edges (src_label, src_id);
+CREATE INDEX IF NOT EXISTS edges_dst ON edges (dst_label, dst_id);
+"""
+
+
+class SQLiteStore(Store):
+    """The embedded store: one SQLite file holding the property graph (nodes and edges tables, JSON properties).
+
+    Durable (WAL journal, synchronous=FULL) and transactional: a package is written in one transaction.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.uri = f"sqlite:///{self.path}"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as e:
+            raise StoreError(f"cannot open the SQLite store at {self.path}: {e}") from e
+
+    def write(self, records: GraphRecords) -> dict:
+        node_rows = [(label, str(n["id"]), json.dumps(n, ensure_ascii=False))
+                     for label, nodes in records.nodes.items() for n in nodes]
+        edge_rows = [(e.rel_type, e.key, e.src_label, str(e.src_id), e.dst_label, str(e.dst_id),
+                      json.dumps(e.props, ensure_ascii=False)) for e in records.edges]
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany(
+                    "INSERT INTO nodes (label, id, props) VALUES (?, ?, ?) "
+                    "ON CONFLICT (label, id) DO UPDATE SET props = excluded.props", node_rows)
+                self._conn.executemany(
+                    "INSERT INTO edges (type, key, src_label, src_id, dst_label, dst_id, props) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (type, key) DO UPDATE SET "
+                    "src_label = excluded.src_label, src_id = excluded.src_id, dst_label = excluded.dst_label, "
+                    "dst_id = excluded.dst_id, props = excluded.props", edge_rows)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as e:
+            raise StoreError(f"writing to the SQLite store at {self.path} failed; nothing was written: {e}") from e
+        return {"nodes": len(node_rows), "relationships": len(edge_rows)}
+
+    def read_rows(self):
+        nodes: dict[str, list[dict]] = {}
+        edges: dict[str, list[dict]] = {}
+        try:
+            for label, props in self._conn.execute("SELECT label, props FROM nodes ORDER BY label, id"):
+                nodes.setdefault(label, []).append(json.loads(props))
+            for rel, props in self._conn.execute("SELECT type, props FROM edges ORDER BY type, key"):
+                edges.setdefault(rel, []).append(json.loads(props))
+        except sqlite3.Error as e:
+            raise StoreError(f"reading the SQLite store at {self.path} failed: {e}") from e
+        return nodes, edges
+
+    def counts(self) -> dict[str, int]:
+        out = dict(self._conn.execute("SELECT label, count(*) FROM nodes GROUP BY label").fetchall())
+        out.update(self._conn.execute("SELECT type, count(*) FROM edges GROUP BY type").fetchall())
+        return out
+
+    def reset(self) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+        self._conn.execute("DELETE FROM nodes")
+        self._conn.execute("DELETE FROM edges")
+        self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def open_store(uri: str | None = None) -> Store:
+    """Open the store a URI names (default: `default_store_uri()`)."""
+    uri = uri or default_store_uri()
+    if uri.startswith("sqlite:///"):
+        return SQLiteStore(uri[len("sqlite:///"):])
+    if uri.split("://", 1)[0] in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
+        # The driver is imported only when Neo4j is used. from_settings(uri) takes user, password and
+        # database from NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE.
+        from graph.neo4j_store import Neo4jStore
+        return Neo4jStore.from_settings(uri)
+    raise StoreError(f"unknown store URI {uri!r}: use sqlite:///path/to/file.sqlite or neo4j://host:port")

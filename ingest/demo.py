@@ -1,0 +1,317 @@
+"""The demo network: a realistic, entirely synthetic data package.
+
+Names are built from invented syllables, emails use example.org and phones the fictional 555-01xx range,
+so nothing here can be a real family. The story the data tells is the programs' theory of change:
+parents start with ties inside their own race and income group; PLTI cohorts add ties across both
+(the post-survey wave); graduates attend forums and civic projects, some present, and over the years some
+take seats on school boards and city commissions. PTHV teachers visit families; a few families stay isolated.
+"""
+from __future__ import annotations
+
+import csv
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["generate_demo", "write_demo", "DEMO_PARENTS"]
+
+DEMO_PARENTS = 600
+
+_SITES = [("S1", "Riverside", "CT"), ("S2", "Northgate", "CT"), ("S3", "Eastfield", "CA"), ("S4", "Lakeview", "WA"),
+          ("S5", "Millbrook", "TX"), ("S6", "Cedar Flats", "NM")]
+_RACES = ["Black", "Latino", "White", "Asian", "Multiracial", "Native American"]
+_RACE_P = [0.28, 0.30, 0.24, 0.09, 0.07, 0.02]
+_INCOMES = ["low", "lower-middle", "middle", "upper"]
+_LANG_BY_RACE = {"Latino": (["Spanish", "English"], [0.6, 0.4]), "Asian": (["Vietnamese", "English", "Mandarin"],
+                 [0.35, 0.45, 0.2]), "Black": (["English", "Somali", "Haitian Creole"], [0.85, 0.08, 0.07])}
+_SYL = ["ka", "lo", "mi", "ra", "ten", "vo", "su", "bel", "dar", "ni", "qua", "zem", "tor", "ly", "fen", "or",
+        "pa", "shi", "ul", "gre", "ban", "ix", "mo", "we"]
+_NEIGHBORHOODS = ["North End", "South Side", "Harbor", "Hilltop", "Old Mill", "Westbank", "Midtown", "Parkside"]
+
+
+def _name(rng: np.random.Generator) -> str:
+    def word(n):
+        return "".join(rng.choice(_SYL, n)).capitalize()
+    return f"{word(rng.integers(1, 3))} {word(rng.integers(2, 4))}"
+
+
+def _iso(d: date) -> str:
+    return d.isoformat()
+
+
+def generate_demo(parents: int = DEMO_PARENTS, seed: int = 7) -> dict[str, list[dict]]:
+    """Generate the demo tables (lists of row dicts of text) for `parents` parents."""
+    rng = np.random.default_rng(seed)
+    n_sites = 3 if parents < 200 else (4 if parents < 2000 else len(_SITES))
+    sites = [{"site_id": s, "name": n, "state": st} for s, n, st in _SITES[:n_sites]]
+    site_ids = [s["site_id"] for s in sites]
+
+    people: list[dict] = []
+    # --- families and parents
+    p_site = rng.choice(n_sites, parents)
+    p_race = rng.choice(len(_RACES), parents, p=_RACE_P)
+    # income correlates with race in the data the programs serve; that is what makes bridging hard
+    income_shift = np.array([0.0, 0.0, 1.1, 0.6, 0.4, -0.2])[p_race]
+    p_income = np.clip(np.round(rng.normal(1.0 + income_shift, 0.9)), 0, 3).astype(int)
+    family_of = np.empty(parents, dtype=int)
+    fam, i = 0, 0
+    while i < parents:  # one or two parents per family
+        size = 2 if rng.random() < 0.35 and i + 1 < parents else 1
+        family_of[i:i + size] = fam
+        if size == 2:  # co-parents share site, and usually race and income
+            p_site[i + 1] = p_site[i]
+            p_income[i + 1] = p_income[i]
+            if rng.random() < 0.8:
+                p_race[i + 1] = p_race[i]
+        fam += 1
+        i += size
+    n_families = fam
+    hoods = rng.choice(len(_NEIGHBORHOODS), n_families)
+    for k in range(parents):
+        race = _RACES[p_race[k]]
+        langs, lp = _LANG_BY_RACE.get(race, (["English"], [1.0]))
+        pid = f"P{k + 1:06d}"
+        people.append({"person_id": pid, "name": _name(rng), "role": "parent",
+                       "family_id": f"F{family_of[k] + 1:06d}", "race_ethnicity": race,
+                       "income_band": _INCOMES[p_income[k]], "primary_language": str(rng.choice(langs, p=lp)),
+                       "site_id": site_ids[p_site[k]], "neighborhood": _NEIGHBORHOODS[hoods[family_of[k]]],
+                       "email": f"{pid.lower()}@example.org", "phone": f"555-01{k % 100:02d}"})
+    # a few attributes left blank, as real survey data has
+    for k in rng.choice(parents, max(1, parents // 50), replace=False):
+        people[k]["income_band"] = ""
+    # children
+    child_no = 0
+    for f in range(n_families):
+        parent_row = people[int(np.argmax(family_of == f))] if parents < 5000 else None
+        for _ in range(rng.integers(0, 4)):
+            child_no += 1
+            src = parent_row or people[min(parents - 1, int(np.searchsorted(family_of, f)))]
+            people.append({"person_id": f"C{child_no:06d}", "name": _name(rng), "role": "child",
+                           "family_id": src["family_id"], "race_ethnicity": src["race_ethnicity"],
+                           "income_band": src["income_band"], "primary_language": src["primary_language"],
+                           "site_id": src["site_id"], "neighborhood": src["neighborhood"], "email": "", "phone": ""})
+    # teachers, staff, officials
+    n_teachers = max(3, parents // 25)
+    teachers = []
+    for k in range(n_teachers):
+        tid = f"T{k + 1:05d}"
+        teachers.append(tid)
+        people.append({"person_id": tid, "name": _name(rng), "role": "teacher", "family_id": "",
+                       "race_ethnicity": str(rng.choice(_RACES, p=[0.15, 0.12, 0.6, 0.07, 0.05, 0.01])),
+                       "income_band": "middle", "primary_language": str(rng.choice(["English", "Spanish"], p=[.8, .2])),
+                       "site_id": site_ids[k % n_sites], "neighborhood": "", "email": f"{tid.lower()}@example.org",
+                       "phone": ""})
+    for k in range(max(2, n_sites * 2)):
+        sid = f"ST{k + 1:04d}"
+        people.append({"person_id": sid, "name": _name(rng), "role": "staff", "family_id": "", "race_ethnicity":
+                       str(rng.choice(_RACES, p=_RACE_P)), "income_band": "middle", "primary_language": "English",
+                       "site_id": site_ids[k % n_sites], "neighborhood": "", "email": f"{sid.lower()}@example.org",
+                       "phone": ""})
+
+    # --- schools and bodies
+    schools, bodies = [], []
+    for s in sites:
+        for j in range(3):
+            schools.append({"school_id": f"{s['site_id']}-SCH{j + 1}", "name": f"{s['name']} {['Elementary', 'Middle', 'High'][j]}",
+                            "district": f"{s['name']} Public Schools"})
+        bodies += [{"body_id": f"{s['site_id']}-BOE", "name": f"{s['name']} Board of Education", "level": "district",
+                    "kind": "board"},
+                   {"body_id": f"{s['site_id']}-SC", "name": f"{s['name']} Elementary School Council", "level": "school",
+                    "kind": "council"},
+                   {"body_id": f"{s['site_id']}-CYC", "name": f"{s['name']} Commission on Children and Youth",
+                    "level": "city", "kind": "commission"},
+                   {"body_id": f"{s['site_id']}-PKS", "name": f"{s['name']} Parks Advisory Committee", "level": "city",
+                    "kind": "advisory"}]
+    states = sorted({s["state"] for s in sites})
+    for st in states:
+        bodies.append({"body_id": f"{st}-ECC", "name": f"{st} Early Childhood Council", "level": "state", "kind": "council"})
+    bodies.append({"body_id": "CO-HHS", "name": "County Health and Human Services Advisory Board", "level": "county",
+                   "kind": "advisory"})
+
+    # --- cohorts and enrollments
+    years = list(range(2019, 2027))
+    per_cohort = 12 if parents < 2000 else 20
+    cohorts, enrollments = [], []
+    pool = {s: list(rng.permutation(np.flatnonzero(p_site == si))) for si, s in enumerate(site_ids)}
+    enrolled_in: dict[int, tuple[str, str]] = {}
+    for si, s in enumerate(site_ids):
+        n_site_parents = len(pool[s])
+        n_cohorts_site = max(1, min(len(years), int(0.45 * n_site_parents / per_cohort)))
+        cohorts_per_year = max(1, n_cohorts_site // len(years))
+        k = 0
+        for y in years[-min(len(years), n_cohorts_site):]:
+            for c in range(cohorts_per_year):
+                program = "PLTI" if (k % 3) != 2 else "TPE"
+                k += 1
+                cid = f"{s}-{program}-{y}{'' if cohorts_per_year == 1 else chr(65 + c)}"
+                start = date(y, 1, 15) + timedelta(days=int(rng.integers(0, 20)) + 180 * (c % 2))
+                end = start + timedelta(weeks=20)
+                cohorts.append({"cohort_id": cid, "program": program, "site_id": s, "start_date": _iso(start),
+                                "end_date": _iso(end)})
+                for _ in range(per_cohort):
+                    if not pool[s]:
+                        break
+                    p = int(pool[s].pop())
+                    if end > date(2026, 11, 1):
+                        status, completed = "enrolled", ""
+                    else:
+                        r = rng.random()
+                        status = "graduated" if r < 0.82 else "withdrawn"
+                        completed = _iso(end) if status == "graduated" else ""
+                    enrolled_in[p] = (cid, status)
+                    enrollments.append({"person_id": people[p]["person_id"], "cohort_id": cid, "status": status,
+                                        "enrolled_on": _iso(start - timedelta(days=int(rng.integers(7, 40)))),
+                                        "completed_on": completed})
+    cohort_by_id = {c["cohort_id"]: c for c in cohorts}
+
+    # --- ties: a homophilous baseline (wave "pre"), then new bridging ties inside cohorts (wave "post")
+    isolated = set(int(k) for k in rng.choice(parents, max(1, parents // 14), replace=False)
+                   if int(k) not in enrolled_in)
+    by_group: dict[tuple, list[int]] = {}
+    by_site: dict[int, list[int]] = {}
+    for k in range(parents):
+        if k in isolated:
+            continue
+        by_group.setdefault((p_site[k], p_race[k]), []).append(k)
+        by_group.setdefault((p_site[k], "inc", p_income[k]), []).append(k)
+        by_site.setdefault(p_site[k], []).append(k)
+    ties: list[dict] = []
+    seen = set()
+    names = [p["name"] for p in people]
+
+    def add_tie(a: int, b: int, wave: str, kind: str, when: date) -> None:
+        if a == b or (a, b) in seen:
+            return
+        seen.add((a, b))
+        row = {"from_person_id": people[a]["person_id"], "to_person_id": people[b]["person_id"], "to_name": "",
+               "tie_type": kind, "wave": wave, "observed_on": _iso(when)}
+        r = rng.random()
+        if r < 0.06:  # named in the survey, not linked by staff: exercise name matching
+            row["to_person_id"] = ""
+            nm = names[b]
+            row["to_name"] = nm.upper() if r < 0.02 else ("  " + nm.lower().replace(" ", "  ") if r < 0.04 else nm)
+        ties.append(row)
+
+    for k in range(parents):
+        if k in isolated:
+            continue
+        base = date(2019, 1, 5)
+        for _ in range(rng.integers(1, 4)):
+            r = rng.random()
+            if r < 0.55:
+                cands = by_group[(p_site[k], p_race[k])]
+            elif r < 0.85:
+                cands = by_group[(p_site[k], "inc", p_income[k])]
+            else:
+                cands = by_site[p_site[k]]
+            add_tie(k, int(cands[rng.integers(len(cands))]), "pre", str(rng.choice(["friend", "neighbor", "advice"])),
+                    base + timedelta(days=int(rng.integers(0, 60))))
+    members: dict[str, list[int]] = {}
+    for p, (cid, status) in enrolled_in.items():
+        members.setdefault(cid, []).append(p)
+    for cid, ms in members.items():
+        end = date.fromisoformat(cohort_by_id[cid]["end_date"])
+        if end > date(2026, 11, 1):
+            continue
+        for p in ms:
+            if enrolled_in[p][1] == "withdrawn":
+                continue
+            for _ in range(rng.integers(2, 5)):
+                q = ms[rng.integers(len(ms))]
+                add_tie(p, q, "post", str(rng.choice(["advice", "collaborator", "friend"])),
+                        end + timedelta(days=int(rng.integers(0, 30))))
+    # a handful of names nobody can match: misspelt, or a relative outside the program
+    for j in range(max(2, parents // 100)):
+        k = int(rng.integers(parents))
+        if k in isolated:
+            continue
+        ties.append({"from_person_id": people[k]["person_id"], "to_person_id": "", "to_name":
+                     f"{_name(rng)} (cousin)" if j % 2 else "Ms. " + _name(rng).split()[1],
+                     "tie_type": "family", "wave": "pre", "observed_on": "2019-02-01"})
+
+    # --- events and attendance
+    events, attendance = [], []
+    kinds = ["forum", "summit", "civic_project", "workshop", "meeting"]
+    ev_no = 0
+    grads_by_site: dict[str, list[int]] = {}
+    for p, (cid, status) in enrolled_in.items():
+        if status == "graduated":
+            grads_by_site.setdefault(cohort_by_id[cid]["site_id"], []).append(p)
+    for si, s in enumerate(site_ids):
+        site_people = by_site.get(si, [])
+        n_events = max(4, len(site_people) // 30)
+        for _ in range(n_events):
+            ev_no += 1
+            kind = str(rng.choice(kinds, p=[0.35, 0.1, 0.25, 0.2, 0.1]))
+            when = date(2019, 3, 1) + timedelta(days=int(rng.integers(0, 2800)))
+            eid = f"E{ev_no:05d}"
+            events.append({"event_id": eid, "name": f"{sites[si]['name']} {kind.replace('_', ' ')} {when.year}",
+                           "kind": kind, "date": _iso(when), "site_id": s})
+            grads = grads_by_site.get(s, [])
+            size = int(min(len(site_people), rng.integers(8, 30)))
+            chosen = set(rng.choice(site_people, size, replace=False).tolist()) if site_people else set()
+            if grads:
+                chosen |= set(rng.choice(grads, min(len(grads), int(rng.integers(3, 12))), replace=False).tolist())
+            for p in sorted(chosen):
+                is_grad = p in enrolled_in and enrolled_in[p][1] == "graduated"
+                role = "presenter" if is_grad and rng.random() < 0.2 else "attendee"
+                attendance.append({"person_id": people[p]["person_id"], "event_id": eid, "role": role})
+
+    # --- home visits (PTHV): teachers visit families at their site, some twice
+    visits = []
+    v_no = 0
+    fam_site = {}
+    for k in range(parents):
+        fam_site.setdefault(f"F{family_of[k] + 1:06d}", site_ids[p_site[k]])
+    teachers_by_site: dict[str, list[str]] = {}
+    for idx, t in enumerate(teachers):
+        teachers_by_site.setdefault(site_ids[idx % n_sites], []).append(t)
+    for f, s in fam_site.items():
+        if rng.random() < 0.3 and teachers_by_site.get(s):
+            t = str(rng.choice(teachers_by_site[s]))
+            school = f"{s}-SCH{int(rng.integers(1, 4))}"
+            first = date(2020, 9, 1) + timedelta(days=int(rng.integers(0, 2200)))
+            for n in range(1 + int(rng.random() < 0.35)):
+                v_no += 1
+                visits.append({"visit_id": f"V{v_no:06d}", "teacher_id": t, "family_id": f, "school_id": school,
+                               "visit_date": _iso(first + timedelta(days=120 * n))})
+
+    # --- appointments: some graduates take seats, months to years after graduating
+    appointments = []
+    level_bodies = {b["body_id"]: b for b in bodies}
+    for p, (cid, status) in sorted(enrolled_in.items()):
+        if status != "graduated":
+            continue
+        c = cohort_by_id[cid]
+        presented = any(a["person_id"] == people[p]["person_id"] and a["role"] == "presenter"
+                        for a in attendance) if parents <= 5000 else rng.random() < 0.3
+        if rng.random() < (0.28 if presented else 0.12):
+            s = c["site_id"]
+            options = [f"{s}-SC", f"{s}-SC", f"{s}-BOE", f"{s}-CYC", f"{s}-PKS", "CO-HHS",
+                       f"{[x for x in sites if x['site_id'] == s][0]['state']}-ECC"]
+            body = options[int(rng.integers(len(options)))]
+            start = date.fromisoformat(c["end_date"]) + timedelta(days=int(rng.gamma(2.0, 220)))
+            if start > date(2026, 11, 1):
+                continue
+            appointments.append({"person_id": people[p]["person_id"], "body_id": body,
+                                 "seat": "parent representative" if level_bodies[body]["level"] == "school" else "member",
+                                 "start_date": _iso(start), "end_date": _iso(start + timedelta(days=730))
+                                 if rng.random() < 0.5 else ""})
+    return {"sites": sites, "people": people, "cohorts": cohorts, "enrollments": enrollments, "events": events,
+            "attendance": attendance, "ties": ties, "schools": schools, "home_visits": visits, "bodies": bodies,
+            "appointments": appointments}
+
+
+def write_demo(out: str | Path, *, parents: int = DEMO_PARENTS, seed: int = 7) -> dict[str, int]:
+    """Write the demo package as CSV files into folder `out`; return the row count of each file."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = generate_demo(parents, seed)
+    from graph.model import TABLES
+    for name, rows in tables.items():
+        with open(out / f"{name}.csv", "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=list(TABLES[name].columns))
+            w.writeheader()
+            w.writerows(rows)
+    return {name: len(rows) for name, rows in tables.items()}

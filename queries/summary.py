@@ -1,0 +1,128 @@
+"""The headline metrics of a loaded network: the `civicties metrics --json` contract (docs/metrics.md)."""
+from __future__ import annotations
+
+import math
+from statistics import median
+
+import networkx as nx
+import pandas as pd
+
+from graph.dataset import Dataset
+from queries.network import coattendance_network, tie_network
+
+__all__ = ["cross_tie_share", "isolated_parents", "funnel", "days_to_seat", "summary_metrics",
+           "DEFAULT_ATTRIBUTES"]
+
+DEFAULT_ATTRIBUTES = ("race_ethnicity", "income_band")
+
+
+def _edge_pairs(G: nx.Graph, attr: str):
+    for u, v in G.edges():
+        a, b = G.nodes[u].get(attr), G.nodes[v].get(attr)
+        if a is not None and b is not None:
+            yield a, b
+
+
+def cross_tie_share(G: nx.Graph, attr: str) -> float | None:
+    """Share of ties joining people of different `attr` values, among ties whose two ends both have one.
+
+    For a program, the share of its relationships that bridge groups (race, income). None when no tie
+    has both ends described. E-I index = 2 * share - 1 (Krackhardt & Stern 1988).
+
+    >>> G = nx.Graph([(1, 2), (2, 3), (3, 4)])
+    >>> nx.set_node_attributes(G, {1: "a", 2: "a", 3: "b"}, "race")
+    >>> cross_tie_share(G, "race")  # 1-2 same, 2-3 cross, 3-4 undescribed
+    0.5
+    """
+    pairs = list(_edge_pairs(G, attr))
+    if not pairs:
+        return None
+    return sum(a != b for a, b in pairs) / len(pairs)
+
+
+def _ei(share: float | None) -> float | None:
+    return None if share is None else 2 * share - 1
+
+
+def isolated_parents(G: nx.Graph) -> list[str]:
+    """Sorted ids of parents with no tie at all: the families a coordinator should reach first."""
+    return sorted(n for n, d in G.nodes(data=True) if d.get("role", "parent") == "parent" and G.degree(n) == 0)
+
+
+def days_to_seat(ds: Dataset) -> pd.DataFrame:
+    """Per graduate: earliest completed_on, earliest appointment starting on or after it, days between.
+
+    Columns person_id, completed_on, appointed_on (None if not yet), days (None if not yet).
+    """
+    enr = ds.enrollments
+    grads = enr[enr["status"] == "graduated"]
+    done = (grads.assign(completed=pd.to_datetime(grads["completed_on"], errors="coerce"))
+            .groupby("person_id")["completed"].min())
+    app = ds.appointments.assign(start=pd.to_datetime(ds.appointments["start_date"], errors="coerce"))
+    rows = []
+    for pid in sorted(set(grads["person_id"])):
+        completed = done.get(pid)
+        appointed = None
+        if completed is not None and not pd.isna(completed):
+            starts = app.loc[(app["person_id"] == pid) & (app["start"] >= completed), "start"]
+            if len(starts):
+                appointed = starts.min()
+        rows.append({"person_id": pid,
+                     "completed_on": None if completed is None or pd.isna(completed) else completed.date().isoformat(),
+                     "appointed_on": None if appointed is None else appointed.date().isoformat(),
+                     "days": None if appointed is None else int((appointed - completed).days)})
+    return pd.DataFrame(rows, columns=["person_id", "completed_on", "appointed_on", "days"])
+
+
+def funnel(ds: Dataset) -> dict:
+    """Enrolled -> graduated -> appointed (graduates with a seat starting on or after their graduation)."""
+    enr = ds.enrollments
+    seats = days_to_seat(ds)
+    return {"enrolled": int(enr["person_id"].nunique()),
+            "graduated": int(enr.loc[enr["status"] == "graduated", "person_id"].nunique()),
+            "appointed": int(seats["days"].notna().sum())}
+
+
+def _betweenness(G: nx.Graph, n: int = 10) -> tuple[list[dict], str]:
+    values = nx.betweenness_centrality(G, normalized=True)
+    top = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+    return [{"person_id": p, "betweenness": round(float(b), 6)} for p, b in top], "networkx exact"
+
+
+def _wave_order(w: str):
+    return (0, float(w)) if w.replace(".", "", 1).isdigit() else (1, w)
+
+
+def summary_metrics(ds: Dataset, *, network: str = "ties", attributes: tuple[str, ...] = (),
+                    directed: bool = False) -> dict:
+    """The metrics contract (docs/metrics.md) computed on the tie network (or the co-attendance network)."""
+    G = coattendance_network(ds) if network == "co-attendance" else tie_network(ds)
+    attrs = list(dict.fromkeys(DEFAULT_ATTRIBUTES + tuple(attributes)))
+    ei_graph = tie_network(ds, view="directed") if directed and network != "co-attendance" else G
+    by_wave = {}
+    waves = sorted({w for w in ds.ties["wave"] if w is not None}, key=_wave_order)
+    if network != "co-attendance":
+        for w in waves:
+            Gw = tie_network(ds, waves=[w])
+            by_wave[w] = {"ties": Gw.number_of_edges(),
+                          "cross_race_tie_share": cross_tie_share(Gw, "race_ethnicity"),
+                          "cross_class_tie_share": cross_tie_share(Gw, "income_band")}
+    seats = days_to_seat(ds)
+    days = [d for d in seats["days"] if d is not None and not (isinstance(d, float) and math.isnan(d))]
+    brokers, method = _betweenness(G)
+    unmatched = ds.ties.loc[ds.ties["to_person_id"].isna() & ds.ties["to_name"].notna(), "to_name"]
+    return {
+        "network": network,
+        "people": G.number_of_nodes(),
+        "ties": G.number_of_edges(),
+        "cross_race_tie_share": cross_tie_share(G, "race_ethnicity"),
+        "cross_class_tie_share": cross_tie_share(G, "income_band"),
+        "ei_index": {a: _ei(cross_tie_share(ei_graph, a)) for a in attrs},
+        "by_wave": by_wave,
+        "isolated": isolated_parents(G),
+        "funnel": funnel(ds),
+        "median_days_to_seat": float(median(days)) if days else None,
+        "top_brokers": brokers,
+        "betweenness_method": method,
+        "unmatched_names": sorted(set(unmatched)),
+    }

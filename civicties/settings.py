@@ -1,0 +1,62 @@
+"""Every setting, declared once: name, default, help. Read from the environment, else Streamlit secrets.
+
+README.md lists them (generated from SETTINGS by `python -m civicties.settings`).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+__all__ = ["Setting", "SETTINGS", "get", "get_int"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    help: str
+
+
+SETTINGS = {s.name: s for s in [
+    Setting("CIVICTIES_STORE", None, "Store URI: sqlite:///path.sqlite or neo4j://host:port. Default: NEO4J_URI "
+            "if set, else the SQLite file in CIVICTIES_DATA_DIR."),
+    Setting("CIVICTIES_DATA_DIR", "data", "Folder of the default SQLite store (data/civicties.sqlite)."),
+    Setting("NEO4J_URI", None, "Neo4j server URI, e.g. neo4j://localhost:7687 (scripts/neo4j start prints it)."),
+    Setting("NEO4J_USER", "neo4j", "Neo4j user name."),
+    Setting("NEO4J_PASSWORD", "civicties-dev", "Neo4j password (the project's dev server uses this default)."),
+    Setting("NEO4J_DATABASE", "neo4j", "Neo4j database name."),
+    Setting("CIVICTIES_MIN_COUNT", "10", "Funder views show any count from 1 to this minus one as '<N'."),
+    Setting("CIVICTIES_EXPLORER_MAX_NODES", "1500", "Most nodes the network explorer sends to the browser."),
+    Setting("CIVICTIES_OUTREACH_DAYS", "180", "Outreach flags families with no attendance or visit in this many days."),
+    Setting("CIVICTIES_IGRAPH_THRESHOLD", "2000", "Above this many nodes, heavy kernels run in igraph."),
+    Setting("CIVICTIES_SAMPLE_THRESHOLD", "50000", "Above this many nodes, betweenness is estimated from sampled pivots."),
+    Setting("CIVICTIES_DEMO_PARENTS", "600", "Parents in the demo network loaded on the dashboard's first run."),
+]}
+
+
+def get(name: str) -> str | None:
+    """A setting's value: the environment, else Streamlit secrets (when running in Streamlit), else its default."""
+    if name not in SETTINGS:
+        raise KeyError(f"unknown setting {name}")
+    if name in os.environ:
+        return os.environ[name]
+    try:  # secrets only exist inside a Streamlit app that has a secrets.toml
+        import streamlit as st
+        if name in st.secrets:
+            return str(st.secrets[name])
+    except Exception:  # no secrets file, or not running under Streamlit
+        pass
+    return SETTINGS[name].default
+
+
+def get_int(name: str) -> int:
+    value = get(name)
+    try:
+        return int(value)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"setting {name} must be a whole number, got {value!r}") from e
+
+
+if __name__ == "__main__":
+    for s in SETTINGS.values():
+        print(f"| `{s.name}` | {s.default if s.default is not None else ''} | {s.help} |")

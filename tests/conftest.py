@@ -1,0 +1,34 @@
+"""Shared fixtures: the hand-worked tiny package, temporary stores, a small demo package."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from graph.store import SQLiteStore
+
+TINY = Path(__file__).parent / "data" / "tiny"
+
+
+@pytest.fixture
+def tiny_dir(tmp_path) -> Path:
+    """A writable copy of the hand-worked tiny package (tests/data/tiny, worked out in tests/test_metrics_contract.py)."""
+    dst = tmp_path / "tiny"
+    shutil.copytree(TINY, dst)
+    return dst
+
+
+@pytest.fixture
+def sqlite_store(tmp_path):
+    store = SQLiteStore(tmp_path / "store.sqlite")
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory) -> Path:
+    from ingest.demo import write_demo
+    out = tmp_path_factory.mktemp("demo")
+    write_demo(out, parents=300, seed=11)
+    return out

@@ -19,7 +19,6 @@ Edges:  (Person)-[:MEMBER_OF]->(Family)          people.family_id
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -117,8 +116,8 @@ REL_ENDS = {
 
 
 def edge_key(row: dict, columns: tuple[str, ...]) -> str:
-    """A stable identity for a relationship row: the JSON of its key columns."""
-    return json.dumps([row.get(c) for c in columns], ensure_ascii=False)
+    """A stable identity for a relationship row: its key columns joined by the ASCII unit separator."""
+    return "\x1f".join(row.get(c) or "" for c in columns)
 
 
 @dataclass(frozen=True)

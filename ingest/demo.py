@@ -137,14 +137,14 @@ def generate_demo(parents: int = DEMO_PARENTS, seed: int = 7) -> dict[str, list[
     enrolled_in: dict[int, tuple[str, str]] = {}
     for si, s in enumerate(site_ids):
         n_site_parents = len(pool[s])
-        n_cohorts_site = max(1, min(len(years), int(0.45 * n_site_parents / per_cohort)))
+        n_cohorts_site = max(1, int(0.45 * n_site_parents / per_cohort))
         cohorts_per_year = max(1, n_cohorts_site // len(years))
         k = 0
         for y in years[-min(len(years), n_cohorts_site):]:
             for c in range(cohorts_per_year):
                 program = "PLTI" if (k % 3) != 2 else "TPE"
                 k += 1
-                cid = f"{s}-{program}-{y}{'' if cohorts_per_year == 1 else chr(65 + c)}"
+                cid = f"{s}-{program}-{y}{'' if cohorts_per_year == 1 else f'-{c + 1:02d}'}"
                 start = date(y, 1, 15) + timedelta(days=int(rng.integers(0, 20)) + 180 * (c % 2))
                 end = start + timedelta(weeks=20)
                 cohorts.append({"cohort_id": cid, "program": program, "site_id": s, "start_date": _iso(start),
@@ -197,7 +197,7 @@ def generate_demo(parents: int = DEMO_PARENTS, seed: int = 7) -> dict[str, list[
         if k in isolated:
             continue
         base = date(2019, 1, 5)
-        for _ in range(rng.integers(1, 4)):
+        for _ in range(rng.integers(2, 6)):
             r = rng.random()
             if r < 0.55:
                 cands = by_group[(p_site[k], p_race[k])]
@@ -279,13 +279,13 @@ def generate_demo(parents: int = DEMO_PARENTS, seed: int = 7) -> dict[str, list[
 
     # --- appointments: some graduates take seats, months to years after graduating
     appointments = []
+    presenters = {a["person_id"] for a in attendance if a["role"] == "presenter"}
     level_bodies = {b["body_id"]: b for b in bodies}
     for p, (cid, status) in sorted(enrolled_in.items()):
         if status != "graduated":
             continue
         c = cohort_by_id[cid]
-        presented = any(a["person_id"] == people[p]["person_id"] and a["role"] == "presenter"
-                        for a in attendance) if parents <= 5000 else rng.random() < 0.3
+        presented = people[p]["person_id"] in presenters
         if rng.random() < (0.28 if presented else 0.12):
             s = c["site_id"]
             options = [f"{s}-SC", f"{s}-SC", f"{s}-BOE", f"{s}-CYC", f"{s}-PKS", "CO-HHS",

@@ -8,6 +8,8 @@ import networkx as nx
 import pandas as pd
 
 from graph.dataset import Dataset
+from queries.brokerage import betweenness
+from queries.communities import louvain
 from queries.network import coattendance_network, tie_network
 
 __all__ = ["cross_tie_share", "isolated_parents", "funnel", "days_to_seat", "summary_metrics",
@@ -83,10 +85,10 @@ def funnel(ds: Dataset) -> dict:
             "appointed": int(seats["days"].notna().sum())}
 
 
-def _betweenness(G: nx.Graph, n: int = 10) -> tuple[list[dict], str]:
-    values = nx.betweenness_centrality(G, normalized=True)
-    top = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
-    return [{"person_id": p, "betweenness": round(float(b), 6)} for p, b in top], "networkx exact"
+def _top_brokers(G: nx.Graph, n: int = 10) -> tuple[list[dict], str]:
+    result = betweenness(G, normalized=True)
+    top = sorted(result.values.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+    return [{"person_id": p, "betweenness": round(float(b), 6)} for p, b in top], result.detail or result.method
 
 
 def _wave_order(w: str):
@@ -109,7 +111,7 @@ def summary_metrics(ds: Dataset, *, network: str = "ties", attributes: tuple[str
                           "cross_class_tie_share": cross_tie_share(Gw, "income_band")}
     seats = days_to_seat(ds)
     days = [d for d in seats["days"] if d is not None and not (isinstance(d, float) and math.isnan(d))]
-    brokers, method = _betweenness(G)
+    brokers, method = _top_brokers(G)
     unmatched = ds.ties.loc[ds.ties["to_person_id"].isna() & ds.ties["to_name"].notna(), "to_name"]
     return {
         "network": network,
@@ -125,4 +127,5 @@ def summary_metrics(ds: Dataset, *, network: str = "ties", attributes: tuple[str
         "top_brokers": brokers,
         "betweenness_method": method,
         "unmatched_names": sorted(set(unmatched)),
+        "communities": [c for c in louvain(G, seed=0) if len(c) > 1] if G.number_of_edges() else [],
     }

@@ -163,8 +163,9 @@ def to_graph_records(tables: dict[str, list[dict]]) -> GraphRecords:
     for table, rel, src_label, src_col, dst_label, dst_col in DERIVED_EDGES:
         for r in tables.get(table, []):
             if r.get(dst_col):
+                # the source label is part of the key: a cohort and an event may share an id
                 out.edges.append(EdgeRecord(rel, src_label, r[src_col], dst_label, r[dst_col],
-                                            edge_key(r, (src_col, dst_col)), {}))
+                                            src_label + "\x1f" + edge_key(r, (src_col, dst_col)), {}))
     for table, (rel, src_label, src_col, dst_label, dst_col) in EDGE_TABLES.items():
         key_cols = TABLES[table].key
         for r in tables.get(table, []):

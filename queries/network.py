@@ -9,6 +9,7 @@ from __future__ import annotations
 from itertools import combinations
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 from graph.dataset import Dataset
@@ -20,11 +21,18 @@ VIEWS = ("union", "mutual", "directed")
 
 
 def _add_people(G: nx.Graph, people: pd.DataFrame) -> None:
-    cols = [c for c in people.columns if c != "person_id"]
-    for row in people.itertuples(index=False):
-        d = row._asdict()
-        pid = d.pop("person_id")
-        G.add_node(pid, **{k: v for k, v in d.items() if v is not None})
+    records = people.to_dict("records")
+    G.add_nodes_from((r.pop("person_id"), {k: v for k, v in r.items() if v is not None}) for r in records)
+
+
+def _sets(frame: pd.DataFrame, keys: list[str], column: str) -> dict[tuple, set]:
+    """Per key pair, the set of non-missing values of `column`."""
+    out: dict[tuple, set] = {}
+    for x, y, value in zip(frame[keys[0]].to_numpy(), frame[keys[1]].to_numpy(), frame[column].to_numpy()):
+        entry = out.setdefault((x, y), set())
+        if value is not None:
+            entry.add(value)
+    return out
 
 
 def matched_ties(ds: Dataset, *, waves: list[str] | None = None) -> pd.DataFrame:
@@ -44,32 +52,30 @@ def tie_network(ds: Dataset, *, view: str = "union", waves: list[str] | None = N
     """
     if view not in VIEWS:
         raise QueryError(f"unknown network view {view!r}; use one of {', '.join(VIEWS)}")
-    t = matched_ties(ds, waves=waves)
-    D = nx.DiGraph()
-    _add_people(D, ds.people)
-    for src, dst, wave, tie_type in zip(t["from_person_id"], t["to_person_id"], t["wave"], t["tie_type"]):
-        if D.has_edge(src, dst):
-            data = D.edges[src, dst]
-        else:
-            D.add_edge(src, dst, waves=set(), tie_types=set())
-            data = D.edges[src, dst]
-        if wave is not None:
-            data["waves"].add(wave)
-        if tie_type is not None:
-            data["tie_types"].add(tie_type)
+    t = matched_ties(ds, waves=waves)[["from_person_id", "to_person_id", "wave", "tie_type"]]
     if view == "directed":
-        return D
-    G = nx.Graph()
-    G.add_nodes_from(D.nodes(data=True))
-    for u, v, data in D.edges(data=True):
-        mutual = D.has_edge(v, u)
-        if view == "mutual" and not mutual:
-            continue
-        if G.has_edge(u, v):
-            G.edges[u, v]["waves"] |= data["waves"]
-            G.edges[u, v]["tie_types"] |= data["tie_types"]
-        else:
-            G.add_edge(u, v, waves=set(data["waves"]), tie_types=set(data["tie_types"]))
+        keys = ["from_person_id", "to_person_id"]
+        G = nx.DiGraph()
+    else:
+        # one undirected pair per row, smaller id first; `both` marks pairs named from each side
+        a, b = t["from_person_id"].to_numpy(), t["to_person_id"].to_numpy()
+        t = t.assign(u=np.where(a < b, a, b), v=np.where(a < b, b, a))
+        keys = ["u", "v"]
+        G = nx.Graph()
+    _add_people(G, ds.people)
+    pairs = t[keys].drop_duplicates()
+    if view == "mutual":
+        directed = t[["from_person_id", "to_person_id"]].drop_duplicates()
+        sides = directed.assign(u=np.where(directed["from_person_id"] < directed["to_person_id"],
+                                           directed["from_person_id"], directed["to_person_id"]))
+        sides = sides.assign(v=np.where(sides["u"] == sides["from_person_id"], sides["to_person_id"],
+                                        sides["from_person_id"]))
+        counts = sides.groupby(["u", "v"]).size()
+        pairs = counts[counts == 2].reset_index()[["u", "v"]]
+    waves_by = _sets(t, keys, "wave")
+    types_by = _sets(t, keys, "tie_type")
+    G.add_edges_from((x, y, {"waves": waves_by[x, y], "tie_types": types_by[x, y]})
+                     for x, y in zip(pairs[keys[0]].to_numpy(), pairs[keys[1]].to_numpy()))
     return G
 
 

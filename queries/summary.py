@@ -19,10 +19,8 @@ DEFAULT_ATTRIBUTES = ("race_ethnicity", "income_band")
 
 
 def _edge_pairs(G: nx.Graph, attr: str):
-    for u, v in G.edges():
-        a, b = G.nodes[u].get(attr), G.nodes[v].get(attr)
-        if a is not None and b is not None:
-            yield a, b
+    values = {n: v for n, v in G.nodes(data=attr) if v is not None}
+    return [(values[u], values[v]) for u, v in G.edges() if u in values and v in values]
 
 
 def cross_tie_share(G: nx.Graph, attr: str) -> float | None:
@@ -36,7 +34,7 @@ def cross_tie_share(G: nx.Graph, attr: str) -> float | None:
     >>> cross_tie_share(G, "race")  # 1-2 same, 2-3 cross, 3-4 undescribed
     0.5
     """
-    pairs = list(_edge_pairs(G, attr))
+    pairs = _edge_pairs(G, attr)
     if not pairs:
         return None
     return sum(a != b for a, b in pairs) / len(pairs)
@@ -59,21 +57,20 @@ def days_to_seat(ds: Dataset) -> pd.DataFrame:
     enr = ds.enrollments
     grads = enr[enr["status"] == "graduated"]
     done = (grads.assign(completed=pd.to_datetime(grads["completed_on"], errors="coerce"))
-            .groupby("person_id")["completed"].min())
+            .groupby("person_id")["completed"].min().rename("completed").reset_index())
     app = ds.appointments.assign(start=pd.to_datetime(ds.appointments["start_date"], errors="coerce"))
-    rows = []
-    for pid in sorted(set(grads["person_id"])):
-        completed = done.get(pid)
-        appointed = None
-        if completed is not None and not pd.isna(completed):
-            starts = app.loc[(app["person_id"] == pid) & (app["start"] >= completed), "start"]
-            if len(starts):
-                appointed = starts.min()
-        rows.append({"person_id": pid,
-                     "completed_on": None if completed is None or pd.isna(completed) else completed.date().isoformat(),
-                     "appointed_on": None if appointed is None else appointed.date().isoformat(),
-                     "days": None if appointed is None else int((appointed - completed).days)})
-    return pd.DataFrame(rows, columns=["person_id", "completed_on", "appointed_on", "days"])
+    seats = done.merge(app[["person_id", "start"]], on="person_id", how="inner")
+    seats = seats[seats["start"] >= seats["completed"]].groupby("person_id")["start"].min()
+    out = done.assign(appointed=done["person_id"].map(seats)).sort_values("person_id")
+    days = (out["appointed"] - out["completed"]).dt.days
+
+    def iso(col):
+        return [None if pd.isna(d) else d.date().isoformat() for d in col]
+
+    return pd.DataFrame({"person_id": out["person_id"].tolist(), "completed_on": iso(out["completed"]),
+                         "appointed_on": iso(out["appointed"]),
+                         "days": [None if pd.isna(d) else int(d) for d in days]},
+                        columns=["person_id", "completed_on", "appointed_on", "days"])
 
 
 def funnel(ds: Dataset) -> dict:

@@ -1,0 +1,529 @@
+"""Where the dashboard's data comes from: the store, and cached loaders shaped for each audience.
+
+Every loader takes the audience and enforces it here, where the data is fetched, so a page cannot show
+more than its audience may see:
+
+- coordinator: everything, names included (they run the program and call the families);
+- evaluator: the same analyses on pseudonymized data (queries.privacy.for_audience): no names;
+- funder: aggregates only, every count from 1 to CIVICTIES_MIN_COUNT - 1 shown as "<N"; never a
+  person id, family id or name.
+
+Cache keys hold the audience, the store URI and the store's data version, so an upload or a recorded
+contact shows on the next run without restarting the app. On the first run an empty store gets the demo
+network (CIVICTIES_DEMO_PARENTS parents).
+"""
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import threading
+from datetime import date
+from pathlib import Path
+
+import networkx as nx
+import pandas as pd
+import streamlit as st
+
+from civicties import settings
+from graph.dataset import Dataset
+from graph.store import Store, default_store_uri, open_store
+from ingest.demo import write_demo
+from ingest.load import LoadReport, check_package, load_package, raw_from_uploads
+from ingest.problems import IngestError, Problem
+from queries import export, formation, homophily, outreach, pipeline, privacy
+from queries.network import tie_network
+from queries.summary import summary_metrics
+
+__all__ = [
+    "AUDIENCES", "ATTRIBUTES", "PERMUTATIONS", "get_store", "store_info", "min_count",
+    "load_overview", "load_bridging", "load_mixing", "load_outreach", "record_contact", "load_pipeline",
+    "load_data_quality", "check_upload", "load_upload", "load_graph_file",
+]
+
+AUDIENCES = tuple(privacy.AUDIENCES)
+# Attributes a mixing matrix can be drawn for, with the words people use for them.
+ATTRIBUTES = {"race_ethnicity": "race/ethnicity", "income_band": "income (class)",
+              "primary_language": "primary language", "site_id": "site", "neighborhood": "neighborhood"}
+PERMUTATIONS = 1000  # enough for p-values to two decimals; ~1 s per cohort table on the demo
+_WAVE_ORDER = ("baseline", "pre", "mid", "post", "follow-up", "followup")
+
+_writes = 0  # bumped by every write made through the dashboard, so caches refresh even if counts do not
+_writes_lock = threading.Lock()
+
+
+# -- the store --------------------------------------------------------------------------------------------
+
+@st.cache_resource(show_spinner=False)
+def _open(uri: str) -> Store:
+    return open_store(uri)
+
+
+@st.cache_resource(show_spinner="Loading the demo network into the empty store…")
+def _ensure_data(uri: str) -> bool:
+    """Load the demo into an empty store (once per store per process); True when the demo was loaded."""
+    store = _open(uri)
+    if not store.is_empty():
+        return False
+    with tempfile.TemporaryDirectory() as folder:
+        write_demo(folder, parents=settings.get_int("CIVICTIES_DEMO_PARENTS"))
+        load_package(folder, store)
+    _bump()
+    return True
+
+
+def get_store() -> Store:
+    """The store in use, with data in it. Raises StoreError (shown by the page) when it cannot be opened."""
+    uri = default_store_uri()
+    store = _open(uri)
+    _ensure_data(uri)
+    return store
+
+
+def store_info() -> dict:
+    """What the sidebar and the Data page say about the store: label, whether it holds the demo, counts."""
+    store = get_store()
+    return {"label": store.label, "demo": _ensure_data(store.uri), "counts": store.counts()}
+
+
+def min_count() -> int:
+    return settings.get_int("CIVICTIES_MIN_COUNT")
+
+
+def _bump() -> None:
+    global _writes
+    with _writes_lock:
+        _writes += 1
+
+
+def _version(store: Store) -> str:
+    """Changes whenever the store's data changes: counts, the SQLite files' times, and our own writes."""
+    parts = [json.dumps(sorted(store.counts().items())), str(_writes)]
+    path = getattr(store, "path", None)
+    if path is not None:
+        for p in (Path(path), Path(f"{path}-wal")):
+            if p.exists():
+                parts.append(str(p.stat().st_mtime_ns))
+    return "|".join(parts)
+
+
+def _key() -> tuple[str, str]:
+    store = get_store()
+    return store.uri, _version(store)
+
+
+@st.cache_resource(show_spinner="Reading the store…", max_entries=4)
+def _dataset(uri: str, version: str) -> Dataset:
+    """The full dataset (coordinator view). Shared, never mutated: loaders derive new frames from it."""
+    return _open(uri).read()
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _audience_dataset(audience: str, uri: str, version: str) -> Dataset:
+    """The dataset an audience's analyses run on: full for coordinators, pseudonymized otherwise."""
+    ds = _dataset(uri, version)
+    if audience == "coordinator":
+        return ds
+    return privacy.for_audience(ds, "evaluator", salt=privacy.default_salt(uri))
+
+
+def _check(audience: str) -> None:
+    if audience not in AUDIENCES:
+        raise ValueError(f"unknown audience {audience!r}; use one of {', '.join(AUDIENCES)}")
+
+
+def _count(audience: str, n):
+    """A count as the audience may see it: funders get small counts as '<N'."""
+    if n is None or (isinstance(n, float) and math.isnan(n)):
+        return None
+    n = int(n)
+    return privacy.suppress_small(n, min_count()) if audience == "funder" else n
+
+
+def _wave_key(w) -> tuple:
+    s = str(w).lower()
+    if s in _WAVE_ORDER:
+        return (0, _WAVE_ORDER.index(s), s)
+    try:
+        return (1, float(s), s)
+    except ValueError:
+        return (2, 0, s)
+
+
+def _waves(ds: Dataset) -> list[str]:
+    return sorted({w for w in ds.ties["wave"] if w is not None}, key=_wave_key)
+
+
+def _with_ties(ds: Dataset, ties: pd.DataFrame) -> Dataset:
+    return Dataset(tables={**ds.tables, "ties": ties}, contacts=ds.contacts)
+
+
+def _none_if_nan(x):
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
+
+
+# -- Overview ---------------------------------------------------------------------------------------------
+
+def load_overview(audience: str) -> dict:
+    """Headline numbers, the pre -> post change, tie composition, funnel, isolated families."""
+    _check(audience)
+    return _overview(audience, *_key())
+
+
+@st.cache_data(show_spinner="Computing the headline numbers…", max_entries=12)
+def _overview(audience: str, uri: str, version: str) -> dict:
+    ds = _audience_dataset(audience, uri, version)
+    m = summary_metrics(ds)
+    people = ds.people
+    parents = people[people["role"].fillna("parent") == "parent"]
+    waves = _waves(ds)
+    wave_rows, composition = [], []
+    for w in waves:
+        Gw = tie_network(ds, waves=[w])
+        bw = m["by_wave"].get(w, {})
+        wave_rows.append({"wave": w, "ties": _count(audience, Gw.number_of_edges()),
+                          "cross_race": bw.get("cross_race_tie_share"),
+                          "cross_class": bw.get("cross_class_tie_share")})
+        for attr, name in (("race_ethnicity", "race"), ("income_band", "class")):
+            M = homophily.mixing_matrix(Gw, attr).to_numpy()
+            within = int(M.trace())
+            across = int((M.sum() - within) / 2)
+            composition.append({"wave": w, "attribute": name, "within": _count(audience, within),
+                                "across": _count(audience, across)})
+    iso = set(m["isolated"])
+    fam = parents[parents["family_id"].notna()]
+    isolated_families = sorted(f for f, g in fam.groupby("family_id") if set(g["person_id"]) <= iso)
+    out = {
+        "headline": {
+            "people": _count(audience, m["people"]),
+            "parents": _count(audience, len(parents)),
+            "families": _count(audience, fam["family_id"].nunique()),
+            "ties": _count(audience, m["ties"]),
+            "cross_race_share": m["cross_race_tie_share"],
+            "cross_class_share": m["cross_class_tie_share"],
+            "isolated_families": _count(audience, len(isolated_families)),
+            "median_days_to_seat": m["median_days_to_seat"],
+        },
+        "waves": pd.DataFrame(wave_rows, columns=["wave", "ties", "cross_race", "cross_class"]),
+        "composition": pd.DataFrame(composition, columns=["wave", "attribute", "within", "across"]),
+        "funnel": {k: _count(audience, v) for k, v in m["funnel"].items()},
+        "change": _since_last_cohort(ds, audience),
+        "isolated": None,
+    }
+    if audience != "funder":
+        fam_rows = fam[fam["family_id"].isin(isolated_families)]
+        fam_rows = fam_rows.assign(who=fam_rows["name"].fillna(fam_rows["person_id"]))
+        out["isolated"] = (fam_rows.groupby("family_id")
+                           .agg(site_id=("site_id", "first"), parents=("who", ", ".join),
+                                neighborhood=("neighborhood", "first"))
+                           .reset_index())
+    return out
+
+
+def _since_last_cohort(ds: Dataset, audience: str) -> dict | None:
+    """The network before the most recent cohort started, against the network now (formation.tie_change)."""
+    cohorts = ds.cohorts.dropna(subset=["start_date"])
+    ties = ds.ties
+    if cohorts.empty or ties.empty:
+        return None
+    observed = pd.to_datetime(ties["observed_on"], errors="coerce")
+    today = pd.Timestamp(date.today())
+    started = cohorts[pd.to_datetime(cohorts["start_date"], errors="coerce") <= max(today, observed.max())]
+    if started.empty:
+        return None
+    last = started.sort_values("start_date").iloc[-1]
+    since = pd.Timestamp(last["start_date"])
+    before_ties = ties[observed.notna() & (observed < since)]
+    before, after = tie_network(_with_ties(ds, before_ties)), tie_network(ds)
+    change = formation.tie_change(before, after, n_permutations=PERMUTATIONS, seed=0)
+    enr = ds.enrollments
+    grads = enr[(enr["status"] == "graduated")
+                & (pd.to_datetime(enr["completed_on"], errors="coerce") >= since)]["person_id"].nunique()
+    seats = (pd.to_datetime(ds.appointments["start_date"], errors="coerce") >= since).sum()
+    by_attr = change.get("by_attribute", {})
+    return {"cohort": str(last["cohort_id"]),
+            "since": since.date().isoformat(),
+            "new_ties": _count(audience, change["new_ties"]),
+            "new_cross_race": _count(audience, change.get("new_cross_race")),
+            "new_cross_class": _count(audience, change.get("new_cross_class")),
+            "new_graduates": _count(audience, grads), "new_seats": _count(audience, int(seats)),
+            "ei": {a: {k: v.get(k) for k in ("ei_before", "ei_after", "delta_ei", "expected_delta", "p_value")}
+                   for a, v in by_attr.items()}}
+
+
+# -- Bridging and tie formation --------------------------------------------------------------------------
+
+def load_bridging(audience: str) -> dict:
+    """Permutation tests per cohort and wave, the whole network per wave, and growth over time."""
+    _check(audience)
+    return _bridging(audience, *_key())
+
+
+@st.cache_data(show_spinner="Comparing ties with random mixing (permutation tests)…", max_entries=12)
+def _bridging(audience: str, uri: str, version: str) -> dict:
+    # Tests run on the full data and are shaped afterwards: pseudonyms do not change the numbers.
+    ds = _dataset(uri, version)
+    waves = _waves(ds)
+    graphs = {w: tie_network(ds, waves=[w]) for w in waves}
+    rows = []
+    for w, G in graphs.items():
+        rows += _tests(G, group="all participants", cohort=None, wave=w)
+    members = ds.enrollments.groupby("cohort_id")["person_id"].apply(set)
+    for cohort_id, people in members.items():
+        for w, G in graphs.items():
+            edges = [(u, v) for u, v in G.edges() if u in people or v in people]
+            if not edges:
+                continue
+            H = G.edge_subgraph(edges)
+            rows += _tests(H, group=str(cohort_id), cohort=str(cohort_id), wave=w)
+    tests = pd.DataFrame(rows, columns=["group", "cohort", "wave", "attribute", "ties", "cross_ties",
+                                        "expected_cross_ties", "observed", "expected", "sd", "p_value"])
+    if audience == "funder":
+        tests = _funder_tests(tests)
+    return {"tests": tests, "growth_by_wave": _growth_by_wave(ds, graphs, audience),
+            "growth_by_year": _growth_by_year(ds, audience), "waves": waves}
+
+
+def _tests(G: nx.Graph, *, group: str, cohort: str | None, wave: str) -> list[dict]:
+    rows = []
+    for attr, name in (("race_ethnicity", "race"), ("income_band", "class")):
+        r = homophily.ei_permutation_test(G, attr, n_permutations=PERMUTATIONS, seed=0)
+        n = r["n_ties"]
+        obs, exp = r["observed"], r["expected"]
+        rows.append({"group": group, "cohort": cohort, "wave": wave, "attribute": name, "ties": n,
+                     "cross_ties": None if obs is None else round((obs + 1) / 2 * n),
+                     "expected_cross_ties": None if exp is None else round((exp + 1) / 2 * n, 1),
+                     "observed": obs, "expected": exp, "sd": r["sd"], "p_value": r["p_value"]})
+    return rows
+
+
+def _funder_tests(tests: pd.DataFrame) -> pd.DataFrame:
+    """Funders see small counts as '<N', and no result computed on fewer ties than that."""
+    k = min_count()
+    out = tests.copy()
+    small = out["ties"] < k
+    for col in ("observed", "expected", "sd", "p_value", "expected_cross_ties"):
+        out[col] = out[col].astype(object).where(~small, None)
+    out["cross_ties"] = [None if s else privacy.suppress_small(int(c), k) if c is not None and c == c else None
+                         for s, c in zip(small, out["cross_ties"])]
+    out["ties"] = [privacy.suppress_small(int(n), k) for n in out["ties"]]
+    return out
+
+
+def _growth_frame(frame: pd.DataFrame, audience: str) -> pd.DataFrame:
+    g = frame.rename(columns={"cross_race_ethnicity_share": "cross_race_share",
+                              "cross_income_band_share": "cross_class_share"})
+    g = g.reset_index(names="period")
+    if audience == "funder":
+        for col in ("people", "ties", "isolates", "components"):
+            if col in g:
+                g[col] = [_count(audience, v) for v in g[col]]
+    return g
+
+
+def _growth_by_wave(ds: Dataset, graphs: dict, audience: str) -> pd.DataFrame:
+    if not graphs:
+        return pd.DataFrame(columns=["period", "ties"])
+    return _growth_frame(formation.growth(graphs), audience)
+
+
+def _growth_by_year(ds: Dataset, audience: str) -> pd.DataFrame:
+    """Cumulative network at the end of each year ties were observed in."""
+    observed = pd.to_datetime(ds.ties["observed_on"], errors="coerce")
+    years = sorted(observed.dt.year.dropna().astype(int).unique())
+    if not years:
+        return pd.DataFrame(columns=["period", "ties"])
+    snapshots = {str(y): tie_network(_with_ties(ds, ds.ties[observed.dt.year <= y])) for y in years}
+    return _growth_frame(formation.growth(snapshots), audience)
+
+
+def load_mixing(audience: str, attr: str, wave: str | None = None) -> pd.DataFrame:
+    """Mixing matrix (groups x groups tie counts) for an attribute, all waves or one."""
+    _check(audience)
+    if attr not in ATTRIBUTES:
+        raise ValueError(f"unknown attribute {attr!r}; use one of {', '.join(ATTRIBUTES)}")
+    return _mixing(audience, attr, wave, *_key())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _mixing(audience: str, attr: str, wave: str | None, uri: str, version: str) -> pd.DataFrame:
+    ds = _dataset(uri, version)
+    G = tie_network(ds, waves=None if wave is None else [wave])
+    M = homophily.mixing_matrix(G, attr)
+    if audience == "funder":
+        M = M.astype(object).map(lambda v: privacy.suppress_small(int(v), min_count()))
+    return M
+
+
+# -- Outreach ---------------------------------------------------------------------------------------------
+
+def load_outreach(audience: str) -> pd.DataFrame:
+    """Families to reach: ranked with reasons and connectors (coordinator names, evaluator pseudonyms);
+    for funders only the number of families per site and reason."""
+    _check(audience)
+    return _outreach(audience, *_key())
+
+
+@st.cache_data(show_spinner="Ranking families for outreach…", max_entries=12)
+def _outreach(audience: str, uri: str, version: str) -> pd.DataFrame:
+    days = settings.get_int("CIVICTIES_OUTREACH_DAYS")
+    if audience != "funder":
+        ds = _audience_dataset(audience, uri, version)
+        return _readable(outreach.outreach_families(ds, inactive_days=days), ds)
+    table = outreach.outreach_families(_dataset(uri, version), inactive_days=days)
+    rows = [{"site_id": site, "reason": reason} for site, reasons in zip(table["site_id"], table["reasons"])
+            for reason in reasons]
+    counts = (pd.DataFrame(rows, columns=["site_id", "reason"]).groupby(["site_id", "reason"]).size()
+              .rename("families").reset_index())
+    return privacy.suppress_frame(counts, ["families"], min_count())
+
+
+def _readable(table: pd.DataFrame, ds: Dataset) -> pd.DataFrame:
+    """People as 'name (id)' and lists as text, for a table a coordinator reads and downloads."""
+    names = dict(zip(ds.people["person_id"], ds.people["name"]))
+
+    def who(pid):
+        return f"{names[pid]} ({pid})" if names.get(pid) else str(pid)
+
+    out = table.drop(columns=["reason_codes"], errors="ignore").copy()
+    out["parents"] = [", ".join(who(p) for p in ps) for ps in out["parents"]]
+    out["reasons"] = ["; ".join(rs) for rs in out["reasons"]]
+    out["connectors"] = ["; ".join(f"{who(c['person_id'])}: {c['why']}" for c in cs) for cs in out["connectors"]]
+    return out
+
+
+def record_contact(family_id: str, contacted_on: date, note: str = "") -> dict:
+    """Store that a coordinator contacted a family; the outreach list shows it from the next run."""
+    node = get_store().add_contact(family_id, contacted_on.isoformat(), note)
+    _bump()
+    return node
+
+
+# -- Pipeline to seats ------------------------------------------------------------------------------------
+
+PIPELINE_BY = {"site": "site", "cohort": "cohort", "race_ethnicity": "race/ethnicity", "income_band": "income"}
+
+
+def load_pipeline(audience: str, by: str = "site") -> dict:
+    """Sankey flows, the funnel by a grouping, the time-to-seat curve and the bodies where alumni sit."""
+    _check(audience)
+    if by not in PIPELINE_BY:
+        raise ValueError(f"unknown grouping {by!r}; use one of {', '.join(PIPELINE_BY)}")
+    return _pipeline(audience, by, *_key())
+
+
+@st.cache_data(show_spinner="Following graduates to their seats…", max_entries=24)
+def _pipeline(audience: str, by: str, uri: str, version: str) -> dict:
+    ds = _dataset(uri, version)
+    k = min_count()
+    flows = [(s, t, int(c)) for s, t, c in pipeline.sankey_flows(ds)]
+    funnel = pipeline.funnel_by(ds, by)
+    # Funders get the overall curve only: a small group's curve steps by 1/n and gives its counts away.
+    km = pipeline.time_to_seat(ds, by=None if audience == "funder" else by)
+    bodies = pipeline.seats_by_body(ds)
+    hidden_flows = 0
+    if audience == "funder":
+        flows, hidden_flows = _funder_flows(flows, k)
+        funnel = _funder_funnel(funnel, k)
+        if km.empty or int(km["graduates"].iloc[0]) < k:
+            km = km.iloc[0:0]
+        km = km.drop(columns=["at_risk", "graduates", "appointed"])
+        bodies = privacy.suppress_frame(bodies, ["graduates", "current"], k)
+    return {"flows": flows, "hidden_flows": hidden_flows, "funnel": funnel, "km": km, "bodies": bodies}
+
+
+def _funder_flows(flows: list[tuple], k: int) -> tuple[list[tuple], int]:
+    """Flows a funder may see, and how many are left out. A node's hidden out-flows could be read off as
+    its in-flow minus the shown ones, so each source's flows are suppressed together (suppress_frame by
+    source hides a partner flow wherever one would stand alone) and every suppressed flow is dropped."""
+    frame = privacy.suppress_frame(pd.DataFrame(flows, columns=["source", "target", "people"]), ["people"], k,
+                                   by="source")
+    shown = [(s, t, int(c)) for s, t, c in frame.itertuples(index=False) if not isinstance(c, str)]
+    return shown, len(flows) - len(shown)
+
+
+def _funder_funnel(funnel: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Counts suppressed (with the cells that would give them away); rates only where both counts show."""
+    stages = ["enrolled", "graduated", "civic", "appointed"]
+    out = privacy.suppress_frame(funnel, stages, k)
+    for rate, num, den in (("graduation_rate", "graduated", "enrolled"), ("appointment_rate", "appointed", "graduated")):
+        shown = [not isinstance(a, str) and not isinstance(b, str) for a, b in zip(out[num], out[den])]
+        out[rate] = out[rate].astype(object).where(shown, None)
+    return out
+
+
+# -- Data -------------------------------------------------------------------------------------------------
+
+def load_data_quality(audience: str) -> dict:
+    """Rows per table, share of missing values per column, unmatched names count."""
+    _check(audience)
+    return _quality(audience, *_key())
+
+
+@st.cache_data(show_spinner=False, max_entries=12)
+def _quality(audience: str, uri: str, version: str) -> dict:
+    from graph.model import TABLES
+    ds = _dataset(uri, version)
+    rows, missing = [], []
+    for name, spec in TABLES.items():
+        df = ds.tables[name]
+        rows.append({"table": name, "rows": _count(audience, len(df))})
+        if len(df):
+            for col in spec.columns:
+                if col in spec.required or col not in df:
+                    continue
+                missing.append({"table": name, "column": col, "missing_share": float(df[col].isna().mean())})
+    ties = ds.ties
+    unmatched = ties.loc[ties["to_person_id"].isna() & ties["to_name"].notna(), "to_name"]
+    return {"rows": pd.DataFrame(rows), "missing": pd.DataFrame(missing, columns=["table", "column", "missing_share"]),
+            "unmatched_names": _count(audience, unmatched.nunique()),
+            "unmatched_ties": _count(audience, len(unmatched))}
+
+
+def check_upload(files: list[tuple[str, bytes]]) -> dict:
+    """Validate uploaded files without writing: {ok, problems, warnings, rows} (problems as DataFrames)."""
+    return _check_upload(tuple(files))
+
+
+@st.cache_data(show_spinner="Checking the files…", max_entries=4)
+def _check_upload(files: tuple[tuple[str, bytes], ...]) -> dict:
+    try:
+        pkg = check_package(raw_from_uploads(list(files)))
+        problems, warnings, rows = pkg.problems, pkg.warnings, pkg.row_counts()
+    except IngestError as e:
+        problems, warnings, rows = e.problems, [], {}
+    return {"ok": not problems, "problems": _problem_frame(problems), "warnings": _problem_frame(warnings),
+            "rows": rows}
+
+
+def _problem_frame(problems: list[Problem]) -> pd.DataFrame:
+    return pd.DataFrame([p.as_dict() for p in problems],
+                        columns=["file", "row", "column", "value", "message", "fix"])
+
+
+def load_upload(files: list[tuple[str, bytes]]) -> LoadReport:
+    """Write a valid upload to the store (all or nothing); later runs read the new data."""
+    report = load_package(raw_from_uploads(list(files)), get_store())
+    _bump()
+    return report
+
+
+GRAPH_FORMATS = {"GraphML": ("graphml", "application/xml"), "GEXF": ("gexf", "application/xml")}
+
+
+def load_graph_file(audience: str, fmt: str) -> bytes:
+    """The tie network as a Gephi file (GraphML or GEXF); evaluators get pseudonyms; never for funders."""
+    _check(audience)
+    if audience == "funder":
+        raise PermissionError("funders see aggregates only; the network file holds one node per person")
+    if fmt not in GRAPH_FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(GRAPH_FORMATS)}")
+    return _graph_file(audience, fmt, *_key())
+
+
+@st.cache_data(show_spinner="Writing the network file…", max_entries=8)
+def _graph_file(audience: str, fmt: str, uri: str, version: str) -> bytes:
+    G = tie_network(_audience_dataset(audience, uri, version))
+    writer = export.to_graphml if fmt == "GraphML" else export.to_gexf
+    with tempfile.TemporaryDirectory() as folder:
+        return writer(G, Path(folder) / f"civicties.{GRAPH_FORMATS[fmt][0]}").read_bytes()

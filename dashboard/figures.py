@@ -1,0 +1,199 @@
+"""Pure figure builders: plain data in, a plotly Figure out. No Streamlit, no store, so each is testable alone.
+
+Counts may arrive already suppressed for funders: a value is then a label such as "<10" instead of a
+number. Such a value is drawn as zero and labelled with its text, so the chart never shows more than
+the table beside it.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+__all__ = [
+    "figure_tie_composition", "figure_funnel", "figure_wave_change", "figure_permutation",
+    "figure_mixing_heatmap", "figure_growth", "figure_sankey", "figure_funnel_by", "figure_time_to_seat",
+    "figure_seats_by_body", "figure_missing", "figure_counts", "number", "label",
+]
+
+_COLORS = {"same": "#b0b7c3", "cross": "#1f77b4", "race": "#1f77b4", "class": "#ff7f0e",
+           "expected": "#9aa5b1", "observed": "#d62728"}
+
+
+def number(value) -> float:
+    """The plotted value of a cell: a number, or 0 for a suppressed label ("<10") or a missing value."""
+    if value is None or isinstance(value, str):
+        return 0.0
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return 0.0 if math.isnan(v) else v
+
+
+def label(value) -> str:
+    """The text shown for a cell: the label itself when suppressed, the count otherwise, '' when missing."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    v = float(value)
+    if math.isnan(v):
+        return ""
+    return f"{int(v):,}" if v == int(v) else f"{v:.2f}"
+
+
+def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
+    fig.update_layout(title=title, margin=dict(l=10, r=10, t=50, b=10), legend_title_text="", **kw)
+    return fig
+
+
+def figure_tie_composition(composition: pd.DataFrame) -> go.Figure:
+    """Stacked bars of ties within and across groups, one bar per (attribute, wave).
+
+    `composition` columns: wave, attribute (e.g. "race", "class"), within, across (counts or labels).
+    """
+    df = composition.copy()
+    x = [f"{a} · {w}" for a, w in zip(df["attribute"], df["wave"])]
+    fig = go.Figure([
+        go.Bar(name="within a group", x=x, y=[number(v) for v in df["within"]],
+               text=[label(v) for v in df["within"]], marker_color=_COLORS["same"]),
+        go.Bar(name="across groups", x=x, y=[number(v) for v in df["across"]],
+               text=[label(v) for v in df["across"]], marker_color=_COLORS["cross"]),
+    ])
+    return _layout(fig, "Ties within and across groups, by survey wave", barmode="stack",
+                   yaxis_title="ties", xaxis_title="")
+
+
+def figure_funnel(stages: Mapping[str, object]) -> go.Figure:
+    """The program funnel: enrolled -> graduated -> appointed to a seat (a mapping stage -> count)."""
+    names = [s.replace("_", " ") for s in stages]
+    values = list(stages.values())
+    fig = go.Figure(go.Funnel(y=names, x=[number(v) for v in values], text=[label(v) for v in values],
+                              textinfo="text"))
+    return _layout(fig, "From enrollment to a decision-making seat")
+
+
+def figure_wave_change(waves: pd.DataFrame) -> go.Figure:
+    """Cross-race and cross-class tie shares per wave (pre -> post): columns wave, cross_race, cross_class."""
+    fig = go.Figure()
+    for col, name, color in (("cross_race", "cross-race", _COLORS["race"]),
+                             ("cross_class", "cross-class", _COLORS["class"])):
+        vals = [None if v is None or isinstance(v, str) or math.isnan(v) else float(v) for v in waves[col]]
+        fig.add_trace(go.Scatter(x=list(waves["wave"]), y=vals, mode="lines+markers+text", name=name,
+                                 text=[f"{v:.0%}" if v is not None else "" for v in vals],
+                                 textposition="top center", line_color=color))
+    return _layout(fig, "Share of ties that bridge groups, by wave", yaxis_tickformat=".0%",
+                   yaxis_range=[0, 1.05], yaxis_title="share of ties")
+
+
+def figure_permutation(results: pd.DataFrame) -> go.Figure:
+    """Observed E-I index against what random mixing would give (mean ± 2 sd), one row per test.
+
+    `results` columns: group (e.g. "S1-PLTI-2022 · post"), attribute, observed, expected, sd, p_value.
+    """
+    df = results.dropna(subset=["observed"]).reset_index(drop=True)
+    y = [f"{g} · {a}" for g, a in zip(df["group"], df["attribute"])]
+    fig = go.Figure([
+        go.Scatter(x=df["expected"], y=y, mode="markers", name="expected under random mixing",
+                   marker=dict(color=_COLORS["expected"], size=9, symbol="line-ns-open"),
+                   error_x=dict(type="data", array=[2 * (s or 0) for s in df["sd"]], color=_COLORS["expected"])),
+        go.Scatter(x=df["observed"], y=y, mode="markers", name="observed",
+                   marker=dict(color=_COLORS["observed"], size=10),
+                   customdata=df["p_value"], hovertemplate="E-I %{x:.2f}, p = %{customdata:.3f}<extra></extra>"),
+    ])
+    return _layout(fig, "E-I index: observed vs random mixing (−1 all within groups, +1 all across)",
+                   xaxis_range=[-1.05, 1.05], xaxis_title="E-I index", height=max(300, 26 * len(y) + 120))
+
+
+def figure_mixing_heatmap(matrix: pd.DataFrame, *, title: str = "Who is tied to whom") -> go.Figure:
+    """Heatmap of a mixing matrix (groups x groups, counts or suppressed labels)."""
+    z = [[number(v) for v in row] for row in matrix.to_numpy()]
+    text = [[label(v) for v in row] for row in matrix.to_numpy()]
+    rows, cols = [str(i) for i in matrix.index], [str(c) for c in matrix.columns]
+    fig = go.Figure(go.Heatmap(z=z, x=cols, y=rows, text=text, texttemplate="%{text}", colorscale="Blues",
+                               hovertemplate="%{y} – %{x}: %{text} ties<extra></extra>"))
+    return _layout(fig, title, yaxis_autorange="reversed", xaxis_title=matrix.columns.name or "",
+                   yaxis_title=matrix.index.name or "")
+
+
+def figure_growth(growth: pd.DataFrame, *, x: str = "period") -> go.Figure:
+    """Ties over time: bars of ties (per period) and lines of the cross-race/cross-class shares.
+
+    `growth` columns: `x` (wave or year), ties, and optionally cross_race_share, cross_class_share.
+    """
+    fig = go.Figure(go.Bar(x=[str(v) for v in growth[x]], y=[number(v) for v in growth["ties"]],
+                           text=[label(v) for v in growth["ties"]], name="ties", marker_color=_COLORS["same"]))
+    for col, name, color in (("cross_race_share", "cross-race share", _COLORS["race"]),
+                             ("cross_class_share", "cross-class share", _COLORS["class"])):
+        if col in growth:
+            fig.add_trace(go.Scatter(x=[str(v) for v in growth[x]], y=list(growth[col]), name=name,
+                                     mode="lines+markers", yaxis="y2", line_color=color))
+    return _layout(fig, "Tie formation over time", yaxis_title="ties",
+                   yaxis2=dict(title="share bridging", overlaying="y", side="right", range=[0, 1],
+                               tickformat=".0%"))
+
+
+def figure_sankey(flows: Iterable[Sequence]) -> go.Figure:
+    """A Sankey of (source, target, count) flows: enrollment -> graduation -> civic activity -> seats."""
+    flows = [(str(s), str(t), number(c)) for s, t, c in flows if number(c) > 0]
+    nodes = list(dict.fromkeys([n for s, t, _ in flows for n in (s, t)]))
+    index = {n: i for i, n in enumerate(nodes)}
+    fig = go.Figure(go.Sankey(
+        node=dict(label=nodes, pad=18, thickness=16),
+        link=dict(source=[index[s] for s, _, _ in flows], target=[index[t] for _, t, _ in flows],
+                  value=[c for _, _, c in flows])))
+    return _layout(fig, "Pathways from enrollment to decision-making seats")
+
+
+def figure_funnel_by(table: pd.DataFrame, *, by: str = "group", title: str = "The funnel by group") -> go.Figure:
+    """Grouped bars: enrolled, graduated, civic, appointed per group (`by` column; counts or suppressed labels)."""
+    stages = [c for c in ("enrolled", "graduated", "civic", "appointed") if c in table]
+    fig = go.Figure([go.Bar(name=s.replace("_", " "), x=[str(v) for v in table[by]],
+                            y=[number(v) for v in table[s]], text=[label(v) for v in table[s]])
+                     for s in stages])
+    return _layout(fig, title, barmode="group", yaxis_title="people")
+
+
+def figure_time_to_seat(curve: pd.DataFrame) -> go.Figure:
+    """Kaplan-Meier curve of the share of graduates holding a seat, by days since graduation.
+
+    `curve` is queries.pipeline.time_to_seat's frame: group, timeline (days), survival (share still
+    without a seat), optionally ci_lower/ci_upper. Drawn as 1 - survival, one line per group.
+    """
+    fig = go.Figure()
+    for name, g in curve.groupby("group", sort=True):
+        seated = 1 - g["survival"].astype(float)
+        fig.add_trace(go.Scatter(x=g["timeline"], y=seated, mode="lines", line_shape="hv", name=str(name)))
+    return _layout(fig, "Time from graduation to a first seat (Kaplan-Meier)", xaxis_title="days since graduation",
+                   yaxis_title="share of graduates seated", yaxis_tickformat=".0%", yaxis_rangemode="tozero")
+
+
+def figure_seats_by_body(table: pd.DataFrame) -> go.Figure:
+    """Horizontal bars of graduates seated per body (queries.pipeline.seats_by_body's columns)."""
+    df = table.iloc[::-1]
+    fig = go.Figure(go.Bar(y=[str(b) for b in df["name"].fillna(df["body_id"])],
+                           x=[number(v) for v in df["graduates"]], text=[label(v) for v in df["graduates"]],
+                           orientation="h", customdata=df["level"],
+                           hovertemplate="%{y} (%{customdata}): %{text}<extra></extra>"))
+    return _layout(fig, "Where alumni sit", xaxis_title="graduates seated", height=max(300, 24 * len(df) + 120))
+
+
+def figure_missing(quality: pd.DataFrame) -> go.Figure:
+    """Share of missing values per table column (columns table, column, missing_share)."""
+    df = quality.sort_values("missing_share")
+    fig = go.Figure(go.Bar(y=[f"{t}.{c}" for t, c in zip(df["table"], df["column"])], x=df["missing_share"],
+                           orientation="h", text=[f"{v:.0%}" for v in df["missing_share"]]))
+    return _layout(fig, "Missing values per column", xaxis_tickformat=".0%", xaxis_range=[0, 1],
+                   height=max(300, 22 * len(df) + 120))
+
+
+def figure_counts(table: pd.DataFrame, *, x: str, y: str = "families", color: str | None = None,
+                  title: str = "") -> go.Figure:
+    """Bars of counts (or suppressed labels) per category, optionally split by `color`."""
+    parts = table.groupby(color, sort=True) if color else [("", table)]
+    fig = go.Figure([go.Bar(name=str(name), x=[str(v) for v in g[x]], y=[number(v) for v in g[y]],
+                            text=[label(v) for v in g[y]]) for name, g in parts])
+    return _layout(fig, title, barmode="group", yaxis_title=y, showlegend=bool(color))

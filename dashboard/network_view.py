@@ -1,0 +1,597 @@
+"""The network explorer's pictures: which part of the network to show, where its people sit, and the HTML.
+
+Pure functions from plain data (a Dataset, a networkx graph) to plain data or an HTML string, so the
+explorer page stays a description of what the user sees and everything here is testable without a
+running app.
+
+Three promises the explorer makes, and where they are kept:
+
+- It never sends the browser more people than it can lay out: `select_nodes` cuts any part of the
+  network down to `cap` people (CIVICTIES_EXPLORER_MAX_NODES) and says what it showed.
+- People stay put across reruns: `layout_positions` is a seeded Fruchterman-Reingold layout (per connected
+  group, started from positions derived from each person's id), computed on the server and cached by the
+  page; the HTML gets x/y with physics off, so the browser never moves anyone.
+- Nothing from the data can run in the browser, and nothing is fetched at view time: the HTML is built
+  from our own template (dashboard/assets/network.html), not pyvis's. pyvis's template links Bootstrap
+  from cdn.jsdelivr.net whatever `cdn_resources` says, and switches tooltips to `innerHTML` as soon as
+  any title contains "href". Ours inlines vis-network 9.1.2 (bundled with pyvis), keeps tooltips as
+  plain strings (vis-network 9 shows string titles with `innerText`), writes data as HTML-safe JSON,
+  and pins a Content-Security-Policy that allows only its own two scripts (by hash) and no network.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import random
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import networkx as nx
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2.utils import htmlsafe_json_dumps
+
+from graph.dataset import Dataset
+from queries.network import tie_network
+
+__all__ = [
+    "Selection", "Aggregate", "COLOR_ATTRIBUTES", "AGGREGATE_ATTRIBUTES", "METRICS", "MISSING",
+    "build_network", "node_metric", "community_of", "select_nodes", "ego_distances", "layout_positions",
+    "scale_sizes", "color_map", "tooltip_text", "render_network_html", "aggregate_network",
+    "render_aggregate_html", "remote_references",
+]
+
+#: Node attributes the explorer can colour by (people.csv columns plus those build_network adds).
+COLOR_ATTRIBUTES = ("race_ethnicity", "income_band", "primary_language", "role", "site_id", "neighborhood",
+                    "program", "cohort_id", "community")
+#: Attributes a funder's group-level picture may be grouped by: categories, never people or families.
+AGGREGATE_ATTRIBUTES = ("site_id", "race_ethnicity", "income_band", "primary_language", "role", "program")
+#: Measures the explorer can size people by.
+METRICS = ("degree", "betweenness", "closeness", "k-core", "none")
+#: How a missing attribute value is shown.
+MISSING = "not recorded"
+
+ASSETS = Path(__file__).parent / "assets"
+_TEMPLATE = "network.html"
+# Tableau 10 without its grey, which is kept for "not recorded" and "other".
+_PALETTE = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7", "#9C755F")
+_GREY = "#BAB0AC"
+_DIM = "#E8E8E8"
+_LABEL_LIMIT = 150      # above this many people, names go in tooltips only (labels would be unreadable)
+_EDGE_LIMIT = 20_000    # ties drawn at most; a cap of people can still hold a dense tangle of ties
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The people chosen for the picture and what that choice was.
+
+    `nodes` are those to draw (at most the cap); `total` how many the chosen part held; `part` a phrase
+    for the part ("the whole network", "cohort S1-PLTI-2024", ...); `ego` the centre person, if any.
+    """
+
+    nodes: list
+    total: int
+    part: str
+    cap: int
+    ego: object = None
+    radius: int = 0
+
+    @property
+    def capped(self) -> bool:
+        return len(self.nodes) < self.total
+
+    def note(self) -> str:
+        """One sentence for under the picture: what is shown, and why not everything."""
+        what = (f"the people within {self.radius} step{'s' if self.radius != 1 else ''} of the selected person"
+                if self.ego is not None else self.part)
+        if not self.capped:
+            return f"Showing {what}: {len(self.nodes):,} {'person' if len(self.nodes) == 1 else 'people'}."
+        how = "nearest first" if self.ego is not None else "the best-connected first"
+        return (f"Showing {len(self.nodes):,} of the {self.total:,} people in {what} ({how}); the explorer draws "
+                f"at most {self.cap:,} at a time. Pick a site, cohort, community or person to see the rest.")
+
+
+@dataclass
+class Aggregate:
+    """A group-level network for audiences that must not see individuals.
+
+    `graph` nodes are group values with `people` (int) and `ties_within` (int); edges carry `ties`.
+    `min_count` is the suppression threshold; `hidden_links` counts group pairs with 1..min_count-1 ties,
+    which are not drawn.
+    """
+
+    graph: nx.Graph
+    attr: str
+    min_count: int
+    hidden_links: int = 0
+    people: int = 0
+    ties: int = 0
+
+
+def build_network(ds: Dataset, *, view: str = "union", waves=None, sites=None, cohorts=None, programs=None,
+                  roles=None, date_from: date | None = None, date_to: date | None = None) -> nx.Graph:
+    """The tie network of the people who pass the filters, with `cohort_id` and `program` on each person.
+
+    sites/cohorts/programs/roles keep people at those sites / enrolled in those cohorts / in cohorts of
+    those programs / with those roles (None or empty = no filter; a missing role counts as parent).
+    waves keeps ties reported in those survey waves. date_from / date_to keep ties observed in that
+    range (inclusive); ties with no date are then left out.
+    A person's `cohort_id` is their latest enrolment (by enrolled_on, then cohort id).
+    """
+    people = ds.people
+    keep = pd.Series(True, index=people.index)
+    if sites:
+        keep &= people["site_id"].isin(list(sites))
+    if roles:
+        keep &= people["role"].fillna("parent").isin(list(roles))
+    enr = ds.enrollments.merge(ds.cohorts[["cohort_id", "program"]], on="cohort_id", how="left")
+    if cohorts:
+        keep &= people["person_id"].isin(set(enr.loc[enr["cohort_id"].isin(list(cohorts)), "person_id"]))
+    if programs:
+        keep &= people["person_id"].isin(set(enr.loc[enr["program"].isin(list(programs)), "person_id"]))
+    people = people[keep]
+    ids = set(people["person_id"])
+    ties = ds.ties
+    ties = ties[ties["from_person_id"].isin(ids) & ties["to_person_id"].isin(ids)]
+    if date_from is not None or date_to is not None:
+        observed = ties["observed_on"].fillna("")
+        inside = observed != ""
+        if date_from is not None:
+            inside &= observed >= date_from.isoformat()
+        if date_to is not None:
+            inside &= observed <= date_to.isoformat()
+        ties = ties[inside]
+    sub = Dataset(tables={**ds.tables, "people": people, "ties": ties}, contacts=ds.contacts)
+    G = tie_network(sub, view=view, waves=list(waves) if waves else None)
+    latest = (enr.assign(_on=enr["enrolled_on"].fillna(""))
+              .sort_values(["person_id", "_on", "cohort_id"], kind="stable")
+              .drop_duplicates("person_id", keep="last"))
+    for pid, cid, program in zip(latest["person_id"], latest["cohort_id"], latest["program"]):
+        if pid in G:
+            G.nodes[pid]["cohort_id"] = cid
+            if program is not None:
+                G.nodes[pid]["program"] = program
+    return G
+
+
+def node_metric(G: nx.Graph, metric: str, *, seed: int = 0) -> tuple[dict, str]:
+    """Values of one of METRICS for every person, and a line saying how they were computed.
+
+    degree: number of people tied to them; betweenness: share of shortest paths between others that run
+    through them (sampled on very large networks; the line says so); closeness: how near they are to
+    everyone they can reach; k-core: the deepest k-core they belong to. "none" gives every person 1.
+    Directed networks are measured as undirected (a tie is a tie for reach and brokerage).
+    """
+    from queries import brokerage, kernels
+    U = G.to_undirected(as_view=True) if G.is_directed() else G
+    if metric == "degree":
+        return dict(U.degree()), "degree: number of people tied to them"
+    if metric == "betweenness":
+        r = brokerage.betweenness(U, seed=seed)
+        return r.values, f"betweenness ({r.detail or r.method})"
+    if metric == "closeness":
+        r = kernels.closeness(U)
+        return r.values, f"closeness ({r.detail or r.method})"
+    if metric == "k-core":
+        r = kernels.core_number(nx.Graph(U))
+        return r.values, "k-core: the deepest core (everyone in it has at least k ties inside it)"
+    if metric == "none":
+        return {n: 1 for n in U}, ""
+    raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
+
+
+def community_of(G: nx.Graph, *, seed: int = 0) -> dict:
+    """Person -> community number (1 = largest), from queries.communities.louvain on the undirected ties."""
+    from queries.communities import louvain
+    U = nx.Graph(G.to_undirected(as_view=True)) if G.is_directed() else G
+    return {n: i for i, members in enumerate(louvain(U, seed=seed), start=1) for n in members}
+
+
+def ego_distances(G: nx.Graph, center, radius: int) -> dict:
+    """Person -> number of steps from `center`, for everyone within `radius` steps (ties in either direction).
+
+    >>> ego_distances(nx.path_graph(5), 2, 1)
+    {2: 0, 1: 1, 3: 1}
+    """
+    if center not in G:
+        raise KeyError(f"{center!r} is not in the network")
+    U = G.to_undirected(as_view=True) if G.is_directed() else G
+    return dict(nx.single_source_shortest_path_length(U, center, cutoff=radius))
+
+
+def select_nodes(G: nx.Graph, *, cap: int, part_nodes=None, part: str = "the whole network", ego=None,
+                 radius: int = 1) -> Selection:
+    """Choose at most `cap` people to draw.
+
+    With `ego`: everyone within `radius` steps of that person, nearest first (then most ties, then id).
+    Otherwise the people of the chosen part (`part_nodes`, default all), most ties first (then id) when
+    there are more than `cap`. The order is deterministic, so the same choice always draws the same people.
+
+    >>> s = select_nodes(nx.star_graph(4), cap=3)
+    >>> s.nodes, s.total, s.capped
+    ([0, 1, 2], 5, True)
+    """
+    if cap < 1:
+        raise ValueError("the explorer's cap (CIVICTIES_EXPLORER_MAX_NODES) must be at least 1")
+    U = G.to_undirected(as_view=True) if G.is_directed() else G
+    if ego is not None:
+        dist = ego_distances(U, ego, radius)
+        order = sorted(dist, key=lambda n: (dist[n], -U.degree(n), _key(n)))
+        return Selection(nodes=order[:cap], total=len(order), part=part, cap=cap, ego=ego, radius=radius)
+    candidates = list(G) if part_nodes is None else [n for n in part_nodes if n in G]
+    if len(candidates) > cap:
+        candidates = sorted(candidates, key=lambda n: (-U.degree(n), _key(n)))[:cap]
+    return Selection(nodes=sorted(candidates, key=_key), total=len(G) if part_nodes is None else
+                     sum(1 for n in part_nodes if n in G), part=part, cap=cap)
+
+
+def layout_positions(G: nx.Graph, nodes=None, *, seed: int = 7, spacing: float = 40.0) -> dict:
+    """Screen positions {person: (x, y)} for the subgraph of `nodes`: the same input always gives the same picture.
+
+    Each connected group is laid out on its own with Fruchterman-Reingold (igraph, its random numbers
+    seeded), started from a position derived from each person's id, and scaled so people sit about
+    `spacing` pixels apart. The groups are then packed in rows, largest first, with people who have no
+    tie in a grid below them. (One layout of everything would push the groups far apart and crush each.)
+    """
+    nodes = sorted(G if nodes is None else nodes, key=_key)
+    if not nodes:
+        return {}
+    H = G.subgraph(nodes)
+    U = H.to_undirected(as_view=True) if H.is_directed() else H
+    groups = sorted((sorted(c, key=_key) for c in nx.connected_components(U) if len(c) > 1),
+                    key=lambda c: (-len(c), _key(c[0])))
+    isolates = [n for n in nodes if U.degree(n) == 0 or all(v == n for v in U[n])]
+    boxes = [_component_layout(U, c, seed=seed, spacing=spacing) for c in groups]
+    if isolates:
+        per_row = max(1, math.ceil(math.sqrt(len(isolates) * 2)))
+        boxes.append({n: ((i % per_row) * spacing * 0.8, (i // per_row) * spacing * 0.8)
+                      for i, n in enumerate(isolates)})
+    return _pack(boxes, gap=spacing * 1.5)
+
+
+def scale_sizes(values: dict, *, smallest: float = 6.0, largest: float = 26.0) -> dict:
+    """Node sizes in pixels: the square root of each value, stretched from `smallest` to `largest`.
+
+    Missing or NaN values get `smallest`; when all values are equal everyone gets the middle size.
+
+    >>> scale_sizes({"a": 0, "b": 4, "c": None})
+    {'a': 6.0, 'b': 26.0, 'c': 6.0}
+    """
+    def ok(v):
+        return v is not None and isinstance(v, (int, float)) and not math.isnan(v) and v >= 0
+    roots = {n: math.sqrt(v) for n, v in values.items() if ok(v)}
+    if not roots:
+        return {n: smallest for n in values}
+    lo, hi = min(roots.values()), max(roots.values())
+    if hi == lo:
+        return {n: (smallest + largest) / 2 if n in roots else smallest for n in values}
+    return {n: round(smallest + (largest - smallest) * (roots[n] - lo) / (hi - lo), 2) if n in roots else smallest
+            for n in values}
+
+
+def color_map(values: dict, *, max_colors: int = len(_PALETTE)) -> tuple[dict, list]:
+    """Colours for a categorical attribute: ({person: colour}, legend [(label, colour), ...]).
+
+    The most common values get the palette (ties broken by value); the rest share grey as "other";
+    missing values are grey too and listed as "not recorded".
+
+    >>> colors, legend = color_map({1: "a", 2: "a", 3: "b", 4: None})
+    >>> legend
+    [('a', '#4E79A7'), ('b', '#F28E2B'), ('not recorded', '#BAB0AC')]
+    """
+    labels = {n: _text(v) for n, v in values.items()}
+    counts: dict[str, int] = {}
+    for v in labels.values():
+        if v is not None:
+            counts[v] = counts.get(v, 0) + 1
+    ranked = sorted(counts, key=lambda v: (-counts[v], v))
+    palette = {v: _PALETTE[i] for i, v in enumerate(ranked[:max_colors])}
+    colors = {n: palette.get(v, _GREY) for n, v in labels.items()}
+    legend = [(v, palette[v]) for v in ranked[:max_colors]]
+    if len(ranked) > max_colors:
+        legend.append((f"other ({len(ranked) - max_colors} more)", _GREY))
+    if any(v is None for v in labels.values()):
+        legend.append((MISSING, _GREY))
+    return colors, legend
+
+
+def tooltip_text(G: nx.Graph, n, *, show_names: bool, color_by: str | None = None, metric: str | None = None,
+                 value=None) -> str:
+    """A person's hover text, plain text (shown with innerText, never parsed as HTML).
+
+    Coordinators (show_names) see the name and id; others see the id only, which for evaluators is the
+    pseudonym the data loader gave. Contact details are never included.
+    """
+    d = G.nodes[n]
+    head = f"{_text(d.get('name')) or '(no name)'} · {n}" if show_names else str(n)
+    lines = [head]
+    facts = [_text(d.get(k)) for k in ("role", "site_id", "cohort_id")]
+    lines.append(" · ".join(f for f in facts if f))
+    groups = [_text(d.get(k)) for k in ("race_ethnicity", "income_band", "primary_language")]
+    lines.append(" · ".join(g for g in groups if g))
+    if color_by and color_by not in ("role", "site_id", "cohort_id", "race_ethnicity", "income_band",
+                                     "primary_language"):
+        lines.append(f"{color_by}: {_text(d.get(color_by)) or MISSING}")
+    if metric and metric != "none" and value is not None:
+        lines.append(f"{metric}: {_fmt(value)}")
+    return "\n".join(line for line in lines if line)
+
+
+def render_network_html(G: nx.Graph, nodes, positions: dict, *, colors: dict | None = None,
+                        sizes: dict | None = None, tooltips: dict | None = None, labels: dict | None = None,
+                        legend=(), ego=None, radius: int = 1, height: int = 620, title: str = "Network",
+                        hint: str | None = None, edge_styles: dict | None = None) -> str:
+    """A self-contained HTML page drawing the people `nodes` of G at `positions`, with physics off.
+
+    colors/sizes/tooltips/labels map person -> value (defaults: blue, 12 px, no tooltip, no label);
+    edge_styles maps a pair (u, v) -> extra vis-network edge options such as width and title.
+    Labels are drawn only for pictures of at most 150 people. Clicking a person greys out everyone more
+    than `radius` steps away (their ego network); clicking empty space clears it. Person ids never reach
+    the page: people are numbered 0..n-1 in the HTML.
+    """
+    from pyvis.network import Network
+    nodes = list(nodes)
+    index = {n: i for i, n in enumerate(nodes)}
+    colors, sizes, tooltips, labels = colors or {}, sizes or {}, tooltips or {}, labels or {}
+    show_labels = len(nodes) <= _LABEL_LIMIT
+    net = Network(height=f"{height}px", width="100%", directed=G.is_directed(), cdn_resources="in_line")
+    for n in nodes:
+        x, y = positions[n]
+        options = {"x": x, "y": y, "color": colors.get(n, _PALETTE[0]), "size": sizes.get(n, 12.0),
+                   "borderWidth": 3 if n == ego else 1}
+        if n in tooltips:
+            options["title"] = str(tooltips[n])
+        net.add_node(index[n], label=" ", shape="dot", **options)
+        if show_labels and labels.get(n):
+            net.nodes[-1]["label"] = str(labels[n])
+        else:
+            del net.nodes[-1]["label"]
+    # pyvis's add_edge scans every edge already added (quadratic); the dicts it would build are these.
+    H = G.subgraph(nodes)
+    pairs = sorted({(index[u], index[v]) for u, v in H.edges() if u != v})
+    dropped = max(0, len(pairs) - _EDGE_LIMIT)
+    net.edges = [{"id": i, "from": a, "to": b} for i, (a, b) in enumerate(pairs[:_EDGE_LIMIT])]
+    if edge_styles:
+        for e in net.edges:
+            u, v = nodes[e["from"]], nodes[e["to"]]
+            e.update(edge_styles.get((u, v)) or edge_styles.get((v, u)) or {})
+    net.options = _options(G.is_directed())
+    vis_nodes, vis_edges, *_rest = net.get_network_data()
+    payload = {"nodes": vis_nodes, "edges": vis_edges, "options": net.options, "radius": int(radius),
+               "dim": _DIM, "ego": index.get(ego),
+               "hint": hint or "Hover over a person for details; click one to highlight everyone within "
+                               f"{radius} step{'s' if radius != 1 else ''}; drag to pan, scroll to zoom."}
+    if dropped:
+        payload["hint"] += f" {dropped:,} ties are not drawn (at most {_EDGE_LIMIT:,})."
+    return _page(payload, legend=legend, height=height, title=title)
+
+
+def aggregate_network(G: nx.Graph, attr: str, *, min_count: int) -> Aggregate:
+    """Groups of people (by `attr`) and the ties between groups, with small counts suppressed.
+
+    For audiences that see no individuals (funders). Nodes are the values of `attr` (missing values form
+    "not recorded"); each carries `people` and `ties_within`; an edge carries `ties` between two groups.
+    A count from 1 to min_count-1 is never shown: such group pairs are not drawn (`hidden_links` counts
+    them) and such group sizes are shown as "<min_count" by `render_aggregate_html`.
+
+    >>> G = nx.Graph([(1, 2), (2, 3)])
+    >>> nx.set_node_attributes(G, {1: "a", 2: "a", 3: "b"}, "race_ethnicity")
+    >>> a = aggregate_network(G, "race_ethnicity", min_count=1)
+    >>> sorted(a.graph.nodes(data="people")), a.graph.edges["a", "b"]["ties"]
+    ([('a', 2), ('b', 1)], 1)
+    """
+    if attr not in AGGREGATE_ATTRIBUTES:
+        raise ValueError(f"group-level pictures group by one of {', '.join(AGGREGATE_ATTRIBUTES)}, not {attr!r}")
+    group = {n: _text(d.get(attr)) or MISSING for n, d in G.nodes(data=True)}
+    A = nx.Graph()
+    for g in sorted(set(group.values())):
+        A.add_node(g, people=0, ties_within=0)
+    for g in group.values():
+        A.nodes[g]["people"] += 1
+    between: dict[tuple, int] = {}
+    U = G.to_undirected(as_view=True) if G.is_directed() else G
+    for u, v in U.edges():
+        a, b = sorted((group[u], group[v]))
+        if a == b:
+            A.nodes[a]["ties_within"] += 1
+        else:
+            between[(a, b)] = between.get((a, b), 0) + 1
+    hidden = 0
+    for (a, b), k in between.items():
+        if k >= min_count:
+            A.add_edge(a, b, ties=k)
+        else:
+            hidden += 1
+    return Aggregate(graph=A, attr=attr, min_count=min_count, hidden_links=hidden, people=len(G),
+                     ties=U.number_of_edges())
+
+
+def render_aggregate_html(agg: Aggregate, *, height: int = 560) -> str:
+    """The group-level picture: one circle per group (size by people, never below the suppression size),
+    one line per pair of groups with at least min_count ties; counts under min_count read "<min_count"."""
+    A, m = agg.graph, agg.min_count
+    groups = sorted(A, key=str)
+    k = len(groups)
+    radius = 60.0 * max(2, k)
+    positions = {g: (round(radius * math.cos(2 * math.pi * i / k), 1), round(radius * math.sin(2 * math.pi * i / k), 1))
+                 for i, g in enumerate(groups)}
+
+    def shown(count: int) -> str:
+        return f"<{m}" if 0 < count < m else f"{count:,}"
+    colors, legend = color_map({g: g for g in groups})
+    # area proportional to people; a suppressed group is drawn as if it had min_count people
+    biggest = max([max(A.nodes[g]["people"], m) for g in groups] + [1])
+    sizes = {g: round(max(8.0, 48 * math.sqrt(max(A.nodes[g]["people"], m) / biggest)), 2) for g in groups}
+    tooltips = {g: f"{g}\npeople: {shown(A.nodes[g]['people'])}\nties within the group: "
+                   f"{shown(A.nodes[g]['ties_within'])}" for g in groups}
+    labels = {g: f"{g}\n{shown(A.nodes[g]['people'])} people · {shown(A.nodes[g]['ties_within'])} ties within"
+              for g in groups}
+    top = max((d["ties"] for *_e, d in A.edges(data=True)), default=1)
+    edge_styles = {(u, v): {"width": round(1 + 9 * d["ties"] / top, 2), "title": f"{u} – {v}: {d['ties']:,} ties"}
+                   for u, v, d in A.edges(data=True)}
+    return render_network_html(A, groups, positions, colors=colors, sizes=sizes, tooltips=tooltips, labels=labels,
+                               legend=legend, height=height, title="Group-level network", edge_styles=edge_styles,
+                               hint="Hover over a group for its counts; click one to highlight the groups tied "
+                                    "to it. Line width: ties between the two groups.")
+
+
+def remote_references(html: str) -> list[str]:
+    """Every script, stylesheet, image, frame or CSS import the page would fetch from elsewhere (should be [])."""
+    tag_src = re.findall(r"<(?:script|img|iframe|embed|source|audio|video)\b[^>]*\bsrc\s*=\s*[\"']?([^\"'\s>]+)",
+                         html, flags=re.I)
+    link_href = re.findall(r"<link\b[^>]*\bhref\s*=\s*[\"']?([^\"'\s>]+)", html, flags=re.I)
+    css = re.findall(r"@import\s+(?:url\()?[\"']?([^\"')\s;]+)|url\(\s*[\"']?((?:https?:)?//[^\"')\s]+)", html, flags=re.I)
+    found = tag_src + link_href + [a or b for a, b in css]
+    return [u for u in found if not u.startswith("data:")]
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+_APP_JS = r"""
+(function () {
+  var D = JSON.parse(document.getElementById("network-data").textContent);
+  var nodes = new vis.DataSet(D.nodes);
+  var edges = new vis.DataSet(D.edges);
+  var container = document.getElementById("network");
+  var network = new vis.Network(container, {nodes: nodes, edges: edges}, D.options);
+  window.civictiesNetwork = network;
+  var info = document.getElementById("info");
+  var adjacency = {};
+  D.edges.forEach(function (e) {
+    (adjacency[e.from] = adjacency[e.from] || []).push(e.to);
+    (adjacency[e.to] = adjacency[e.to] || []).push(e.from);
+  });
+  var original = {};
+  D.nodes.forEach(function (n) { original[n.id] = n.color; });
+  function reset() {
+    nodes.update(D.nodes.map(function (n) { return {id: n.id, color: original[n.id]}; }));
+    edges.update(D.edges.map(function (e) { return {id: e.id, hidden: false}; }));
+    info.textContent = D.hint;
+  }
+  function highlight(start) {
+    var dist = {}; dist[start] = 0;
+    var queue = [start];
+    while (queue.length) {
+      var u = queue.shift();
+      if (dist[u] >= D.radius) continue;
+      (adjacency[u] || []).forEach(function (v) {
+        if (!(v in dist)) { dist[v] = dist[u] + 1; queue.push(v); }
+      });
+    }
+    nodes.update(D.nodes.map(function (n) { return {id: n.id, color: (n.id in dist) ? original[n.id] : D.dim}; }));
+    edges.update(D.edges.map(function (e) { return {id: e.id, hidden: !((e.from in dist) && (e.to in dist))}; }));
+    var count = Object.keys(dist).length - 1;
+    info.textContent = "Ego network: " + count + (count === 1 ? " person" : " people") + " within " + D.radius +
+      (D.radius === 1 ? " step" : " steps") + " of the person clicked. Click empty space to clear.";
+  }
+  network.on("click", function (p) { if (p.nodes.length) { highlight(p.nodes[0]); } else { reset(); } });
+  network.once("afterDrawing", function () { document.body.setAttribute("data-drawn", String(D.nodes.length)); });
+  info.textContent = D.hint;
+  network.fit();
+  if (D.ego !== null && D.ego !== undefined) { highlight(D.ego); }
+})();
+"""
+
+
+def _options(directed: bool) -> dict:
+    return {
+        "physics": {"enabled": False},
+        "layout": {"improvedLayout": False},
+        "interaction": {"hover": True, "tooltipDelay": 120, "hideEdgesOnDrag": True, "hideEdgesOnZoom": True,
+                        "navigationButtons": False, "keyboard": False},
+        "nodes": {"shape": "dot", "font": {"size": 14, "face": "sans-serif"}, "color": {"border": "#333333"}},
+        "edges": {"color": {"color": "#7d848c", "opacity": 0.7}, "width": 1, "smooth": False,
+                  "arrows": {"to": {"enabled": directed, "scaleFactor": 0.4}}},
+    }
+
+
+def _page(payload: dict, *, legend, height: int, title: str) -> str:
+    data_json = htmlsafe_json_dumps(payload)   # <, >, & and ' become \u escapes: data cannot close the tag
+    vis_dir = Path(__import__("pyvis").__file__).parent / "lib" / "vis-9.1.2"
+    vis_js = _read(vis_dir / "vis-network.min.js")
+    vis_css = _read(vis_dir / "vis-network.css")
+    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'"
+                      for s in (vis_js, _APP_JS))
+    env = Environment(loader=FileSystemLoader(str(ASSETS)), autoescape=select_autoescape(default=True))
+    return env.get_template(_TEMPLATE).render(
+        title=title, height=height, legend=[(str(label), color) for label, color in legend], vis_css=vis_css,
+        vis_js=vis_js, app_js=_APP_JS, data_json=data_json, script_hashes=hashes)
+
+
+def _component_layout(U: nx.Graph, members: list, *, seed: int, spacing: float) -> dict:
+    """Positions for one connected group, centred on (0, 0), people about `spacing` apart."""
+    if len(members) == 2:
+        return {members[0]: (-spacing / 2, 0.0), members[1]: (spacing / 2, 0.0)}
+    import igraph as ig
+    index = {n: i for i, n in enumerate(members)}
+    edges = sorted({tuple(sorted((index[u], index[v]))) for u, v in U.subgraph(members).edges() if u != v})
+    g = ig.Graph(n=len(members), edges=edges)
+    ig.set_random_number_generator(random.Random(seed))
+    try:
+        coords = g.layout_fruchterman_reingold(seed=[_hash_point(n, seed) for n in members],
+                                               niter=150 if len(members) > 500 else 300).coords
+    finally:
+        ig.set_random_number_generator(random)
+    cx = sum(c[0] for c in coords) / len(coords)
+    cy = sum(c[1] for c in coords) / len(coords)
+    spread = math.sqrt(sum((x - cx) ** 2 + (y - cy) ** 2 for x, y in coords) / len(coords)) or 1.0
+    scale = spacing * math.sqrt(len(members)) / 2 / spread
+    return {n: ((x - cx) * scale, (y - cy) * scale) for n, (x, y) in zip(members, coords)}
+
+
+def _pack(boxes: list[dict], *, gap: float) -> dict:
+    """Place groups of positions in rows (shelf packing), left to right, wrapping at a width that keeps
+    the whole picture roughly square; return positions centred on (0, 0), rounded to 0.1 px."""
+    placed: dict = {}
+    sized = []
+    for box in boxes:
+        xs, ys = [p[0] for p in box.values()], [p[1] for p in box.values()]
+        sized.append((box, min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)))
+    area = sum((w + gap) * (h + gap) for *_b, w, h in sized)
+    width = max([math.sqrt(area) * 1.5] + [w for *_b, w, _h in sized])  # the frame is wider than tall
+    x = y = row_height = 0.0
+    for box, x0, y0, w, h in sized:
+        if x > 0 and x + w > width:
+            x, y, row_height = 0.0, y + row_height + gap, 0.0
+        for n, (px, py) in box.items():
+            placed[n] = (px - x0 + x, py - y0 + y)
+        x += w + gap
+        row_height = max(row_height, h)
+    xs, ys = [p[0] for p in placed.values()], [p[1] for p in placed.values()]
+    cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+    return {n: (round(px - cx, 1), round(py - cy, 1)) for n, (px, py) in placed.items()}
+
+
+_FILE_CACHE: dict[Path, str] = {}
+
+
+def _read(path: Path) -> str:
+    if path not in _FILE_CACHE:
+        _FILE_CACHE[path] = path.read_text(encoding="utf-8")
+    return _FILE_CACHE[path]
+
+
+def _hash_point(n, seed: int) -> tuple[float, float]:
+    """A starting position in [-1, 1)^2 that depends only on the person's id (stable across processes)."""
+    h = hashlib.blake2b(f"{seed}:{n}".encode(), digest_size=8).digest()
+    return (int.from_bytes(h[:4], "big") / 2**31 - 1.0, int.from_bytes(h[4:], "big") / 2**31 - 1.0)
+
+
+def _key(n) -> tuple:
+    return (str(type(n).__name__), str(n))
+
+
+def _text(v) -> str | None:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    s = str(v).strip()
+    return s or None
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return "–" if math.isnan(v) else f"{v:.3g}"
+    return str(v)

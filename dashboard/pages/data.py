@@ -1,0 +1,73 @@
+"""Data: which store is in use, loading a new package (checked first), data quality, and the network for Gephi."""
+import streamlit as st
+
+from dashboard import common, data, figures
+
+audience = common.audience()
+st.title("Data")
+info = common.load(data.store_info)
+st.markdown(f"Store in use: `{info['label']}`" + (" — holding the **demo network** (invented people)." if info["demo"]
+                                                   else "."))
+st.caption("Set CIVICTIES_STORE (sqlite:///path.sqlite or neo4j://host:port) to use another store.")
+
+st.subheader("Load a data package")
+if audience != "coordinator":
+    st.info("Loading data is for coordinators: choose 'Coordinator' in the sidebar.")
+else:
+    st.markdown("Upload the package's CSV files (named after their tables: `people.csv`, `ties.csv`, …) or one "
+                "Excel workbook with a sheet per table. Everything is checked before anything is written.")
+    uploads = st.file_uploader("Package files", type=["csv", "xlsx"], accept_multiple_files=True, key="uploads")
+    flash = st.session_state.pop("data_flash", None)
+    if flash:
+        st.success(flash)
+    if uploads:
+        report = data.check_upload([(f.name, f.getvalue()) for f in uploads])
+        if report["ok"]:
+            rows = ", ".join(f"{n:,} {t}" for t, n in report["rows"].items() if n)
+            st.success(f"The package is valid: {rows}.")
+        else:
+            st.error(f"{len(report['problems'])} problem(s) found; nothing can be loaded until they are fixed. "
+                     "Each row says where, what is wrong and how to fix it.")
+            st.dataframe(report["problems"], hide_index=True, width="stretch")
+        if not report["warnings"].empty:
+            st.warning(f"{len(report['warnings'])} warning(s): the package can load, but check these.")
+            st.dataframe(report["warnings"], hide_index=True, width="stretch")
+        if report["ok"] and st.button("Load into the store", type="primary", key="load"):
+            try:
+                loaded = data.load_upload([(f.name, f.getvalue()) for f in uploads])
+            except Exception as e:  # a store failure mid-write: the write was rolled back
+                st.error(f"Loading failed and nothing was written: {e}")
+            else:
+                written = loaded.written
+                st.session_state["data_flash"] = (
+                    f"Loaded: {written.get('nodes', 0):,} nodes and {written.get('relationships', 0):,} "
+                    "relationships written. Every page now shows the new data.")
+                st.rerun()
+
+st.subheader("Data quality")
+quality = common.load(data.load_data_quality, audience)
+left, right = st.columns([1, 2])
+with left:
+    st.dataframe(quality["rows"].assign(rows=[common.count(v) for v in quality["rows"]["rows"]]),
+                 hide_index=True, width="stretch")
+    st.metric("Names in ties that matched nobody", common.count(quality["unmatched_names"]),
+              help="Names written in the ties table that matched no person, or several; fix them in the "
+                   "ties file (to_person_id) so those ties count.")
+with right:
+    missing = quality["missing"]
+    missing = missing[missing["missing_share"] > 0]
+    if missing.empty:
+        st.success("No missing values in the optional columns.")
+    else:
+        st.plotly_chart(figures.figure_missing(missing), width="stretch", key="missing")
+
+st.subheader("The network for Gephi")
+if audience == "funder":
+    st.info("The network file has one node per person, so it is not part of the funder view.")
+else:
+    fmt = st.radio("Format", list(data.GRAPH_FORMATS), horizontal=True, key="graph_format")
+    ext, mime = data.GRAPH_FORMATS[fmt]
+    st.download_button(f"Download the tie network ({fmt})", common.load(data.load_graph_file, audience, fmt),
+                       file_name=f"civicties.{ext}", mime=mime, key="graph_download")
+    if audience == "evaluator":
+        st.caption("People appear under pseudonyms.")

@@ -1,0 +1,418 @@
+"""The Neo4j store: the property graph in a Neo4j 5 database (Community is enough).
+
+Same interface as the SQLite store (graph/store.py). How it keeps its promises:
+
+* Schema first: before its first write a store makes sure there is a uniqueness constraint on `id` for every
+  node label of the model, and an index on the identity (`_key`) of every relationship type. Schema changes
+  cannot share a transaction with data, so they run (idempotently, IF NOT EXISTS) before the load.
+* All or nothing: `write()` runs every batch of a package (`UNWIND $rows ... MERGE ...`) inside ONE managed
+  write transaction (`session.execute_write(fn)`). When the driver retries (a transient error, a lost
+  connection), it re-runs the whole function; MERGE on the ids means a retry never duplicates anything.
+  A relationship whose end node is missing aborts the whole package (nothing is written).
+* Safe Cypher: every query is a module-level constant built at import from the model's labels and
+  relationship types (graph/model.py); every value travels as a parameter (tests/test_cypher_safety.py).
+* Reads: the whole dataset in one read transaction, one query per node label and per relationship type.
+* Bounded waits: a new driver checks the server at once (nothing listening: `StoreError` in well under a
+  second); connection (5 s), acquisition (15 s) and retry (10 s) timeouts bound the rest, so a server that
+  dies under an open driver is a clear `StoreError` within about 20 s. A driver that failed that way is
+  dropped (and the schema checked again), so the same store recovers once the server is back.
+
+Settings (`Neo4jStore.from_settings`): NEO4J_URI, NEO4J_USER (neo4j), NEO4J_PASSWORD (civicties-dev; "none"
+for a server without auth), NEO4J_DATABASE (neo4j). See docs/neo4j.md.
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+from urllib.parse import urlsplit, urlunsplit
+
+from graph.errors import StoreError
+from graph.model import DERIVED_EDGES, NODE_LABELS, REL_ENDS, REL_TYPES, ROLE_LABELS, ROLES, GraphRecords
+from graph.store import Store
+
+__all__ = ["Neo4jStore", "DEFAULT_URI", "DEFAULT_USER", "DEFAULT_PASSWORD", "DEFAULT_DATABASE"]
+
+DEFAULT_URI = "neo4j://localhost:7687"
+DEFAULT_USER = "neo4j"
+DEFAULT_PASSWORD = "civicties-dev"
+DEFAULT_DATABASE = "neo4j"
+
+BATCH_SIZE = 5000                   # rows per UNWIND
+CONNECTION_TIMEOUT_S = 5.0          # TCP connect + Bolt handshake
+ACQUISITION_TIMEOUT_S = 15.0        # waiting for a pooled connection (includes connecting)
+MAX_RETRY_TIME_S = 10.0             # total time execute_read/execute_write keep retrying
+SCHEMA_AWAIT_S = 120                # waiting for new indexes to come online
+
+KEY_PROPERTY = "_key"               # identity of a relationship (graph.model.edge_key); stripped on read
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Cypher. Everything below is fixed text, built once at import from the model's constants: labels and
+# relationship types pass `_ident()`, which admits only names the model declares. Values are parameters.
+# ---------------------------------------------------------------------------------------------------------
+
+_MODEL_NAMES = frozenset(NODE_LABELS) | frozenset(REL_TYPES) | frozenset(ROLE_LABELS.values())
+_IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def _ident(name: str) -> str:
+    """A label or relationship type of the model, checked, for use in Cypher text."""
+    if name not in _MODEL_NAMES or not _IDENT.fullmatch(name):
+        raise ValueError(f"{name!r} is not a label or relationship type of graph.model")
+    return name
+
+
+def _cypher_node_constraint(label: str) -> str:
+    return (f"CREATE CONSTRAINT civicties_{_ident(label).lower()}_id IF NOT EXISTS "
+            f"FOR (n:{_ident(label)}) REQUIRE n.id IS UNIQUE")
+
+
+def _cypher_rel_index(rel: str) -> str:
+    return (f"CREATE INDEX civicties_{_ident(rel).lower()}_key IF NOT EXISTS "
+            f"FOR ()-[r:{_ident(rel)}]-() ON (r._key)")
+
+
+def _cypher_merge_nodes(label: str) -> str:
+    # SET n = row replaces every property (an upsert keeps no stale columns), as the SQLite store does.
+    return (f"UNWIND $rows AS row "
+            f"MERGE (n:{_ident(label)} {{id: row.id}}) "
+            f"SET n = row "
+            f"RETURN count(n) AS written")
+
+
+def _cypher_role_labels() -> str:
+    return ":".join(_ident(ROLE_LABELS[role]) for role in ROLES)           # Parent:Child:Teacher:Staff:Official
+
+
+def _cypher_clear_roles() -> str:
+    return (f"UNWIND $ids AS id "
+            f"MATCH (n:{_ident('Person')} {{id: id}}) "
+            f"REMOVE n:{_cypher_role_labels()}")
+
+
+def _cypher_set_role(role_label: str) -> str:
+    return (f"UNWIND $ids AS id "
+            f"MATCH (n:{_ident('Person')} {{id: id}}) "
+            f"REMOVE n:{_cypher_role_labels()} "
+            f"SET n:{_ident(role_label)}")
+
+
+def _cypher_drop_moved_rels(rel: str, src: str, dst: str) -> str:
+    # A relationship is identified by (type, source label, key). When a re-load moves it to other end nodes
+    # (e.g. a home visit now names another teacher), the old one goes, so MERGE below cannot duplicate it.
+    return (f"UNWIND $rows AS row "
+            f"MATCH (s:{_ident(src)})-[r:{_ident(rel)} {{_key: row.key}}]->(d) "
+            f"WHERE s.id <> row.src OR d.id <> row.dst OR NOT d:{_ident(dst)} "
+            f"DELETE r")
+
+
+def _cypher_merge_rels(rel: str, src: str, dst: str) -> str:
+    return (f"UNWIND $rows AS row "
+            f"MATCH (s:{_ident(src)} {{id: row.src}}) "
+            f"MATCH (d:{_ident(dst)} {{id: row.dst}}) "
+            f"MERGE (s)-[r:{_ident(rel)} {{_key: row.key}}]->(d) "
+            f"SET r = row.props "
+            f"RETURN count(r) AS written")
+
+
+def _cypher_missing_ends(src: str, dst: str) -> str:
+    return (f"UNWIND $rows AS row "
+            f"OPTIONAL MATCH (s:{_ident(src)} {{id: row.src}}) "
+            f"OPTIONAL MATCH (d:{_ident(dst)} {{id: row.dst}}) "
+            f"WITH row, s, d WHERE s IS NULL OR d IS NULL "
+            f"RETURN row.src AS src, s IS NOT NULL AS src_found, row.dst AS dst, d IS NOT NULL AS dst_found "
+            f"LIMIT 5")
+
+
+def _cypher_read_nodes(label: str) -> str:
+    return f"MATCH (n:{_ident(label)}) RETURN properties(n) AS p ORDER BY n.id"
+
+
+def _cypher_read_rels(rel: str) -> str:
+    return f"MATCH ()-[r:{_ident(rel)}]->() RETURN properties(r) AS p ORDER BY r._key"
+
+
+def _cypher_counts() -> str:
+    nodes = ", ".join(f"COUNT {{ (:{_ident(label)}) }}" for label in NODE_LABELS)
+    rels = ", ".join(f"COUNT {{ ()-[:{_ident(rel)}]->() }}" for rel in REL_TYPES)
+    return f"RETURN [{nodes}] AS nodes, [{rels}] AS rels"
+
+
+def _cypher_delete_some() -> str:
+    # Only the model's nodes: anything else sharing the database is left alone.
+    labels = "|".join(_ident(label) for label in NODE_LABELS)
+    return f"MATCH (n:{labels}) WITH n LIMIT $limit DETACH DELETE n RETURN count(*) AS deleted"
+
+
+# Every (relationship type, source label, target label) the model writes.
+_REL_SHAPES = tuple(sorted({(rel, ends[0], ends[1]) for rel, ends in REL_ENDS.items()}
+                           | {(rel, src, dst) for _table, rel, src, _sc, dst, _dc in DERIVED_EDGES}))
+
+SCHEMA_QUERIES = (tuple(_cypher_node_constraint(label) for label in NODE_LABELS)
+                  + tuple(_cypher_rel_index(rel) for rel in REL_TYPES))
+AWAIT_INDEXES = "CALL db.awaitIndexes($seconds)"
+MERGE_NODES = {label: _cypher_merge_nodes(label) for label in NODE_LABELS}
+CLEAR_ROLES = _cypher_clear_roles()
+SET_ROLE = {role: _cypher_set_role(ROLE_LABELS[role]) for role in ROLES}
+DROP_MOVED_RELS = {shape: _cypher_drop_moved_rels(*shape) for shape in _REL_SHAPES}
+MERGE_RELS = {shape: _cypher_merge_rels(*shape) for shape in _REL_SHAPES}
+MISSING_ENDS = {shape: _cypher_missing_ends(shape[1], shape[2]) for shape in _REL_SHAPES}
+READ_NODES = {label: _cypher_read_nodes(label) for label in NODE_LABELS}
+READ_RELS = {rel: _cypher_read_rels(rel) for rel in REL_TYPES}
+COUNTS = _cypher_counts()
+DELETE_SOME = _cypher_delete_some()
+PING = "RETURN 1 AS one"
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+def _batches(rows: list, size: int):
+    for i in range(0, len(rows), size):
+        yield rows[i:i + size]
+
+
+def _public_uri(uri: str) -> str:
+    """The URI without user:password@ (for messages and labels)."""
+    parts = urlsplit(uri)
+    if parts.username is None and parts.password is None:
+        return uri
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+class Neo4jStore(Store):
+    """The property graph in Neo4j."""
+
+    def __init__(self, uri: str = DEFAULT_URI, user: str | None = DEFAULT_USER,
+                 password: str | None = DEFAULT_PASSWORD, database: str = DEFAULT_DATABASE, *,
+                 batch_size: int = BATCH_SIZE, connection_timeout: float = CONNECTION_TIMEOUT_S,
+                 acquisition_timeout: float = ACQUISITION_TIMEOUT_S, max_retry_time: float = MAX_RETRY_TIME_S):
+        parts = urlsplit(uri)
+        if parts.username:                                   # neo4j://user:password@host:port
+            user, password = parts.username, parts.password or ""
+        self.uri = _public_uri(uri)
+        self.database = database or DEFAULT_DATABASE
+        self.batch_size = max(1, int(batch_size))
+        self._auth = (user, password) if user and password not in (None, "", "none") else None
+        self._driver_config = {
+            "connection_timeout": connection_timeout,
+            "connection_acquisition_timeout": acquisition_timeout,
+            "max_transaction_retry_time": max_retry_time,
+            "user_agent": "civicties",
+        }
+        self._driver = None
+        self._lock = threading.Lock()
+        self._schema_ready = False
+        self._closed = False
+
+    @classmethod
+    def from_settings(cls, uri: str | None = None) -> "Neo4jStore":
+        """A store configured from NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD and NEO4J_DATABASE."""
+        return cls(uri or os.environ.get("NEO4J_URI") or DEFAULT_URI,
+                   os.environ.get("NEO4J_USER", DEFAULT_USER),
+                   os.environ.get("NEO4J_PASSWORD", DEFAULT_PASSWORD),
+                   os.environ.get("NEO4J_DATABASE") or DEFAULT_DATABASE)
+
+    # -- connection --------------------------------------------------------------------------------------
+
+    @property
+    def label(self) -> str:
+        """A short description for people (no credentials)."""
+        return f"Neo4j {self.uri} (database {self.database})"
+
+    def _get_driver(self):
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"the Neo4j store {self.uri} is closed")
+            if self._driver is None:
+                import neo4j
+                try:
+                    driver = neo4j.GraphDatabase.driver(self.uri, auth=self._auth, **self._driver_config)
+                except (ValueError, neo4j.exceptions.ConfigurationError) as e:     # a malformed URI
+                    raise StoreError(f"cannot use the Neo4j URI {self.uri!r}: {e}") from e
+                try:
+                    # Fails at once when nothing listens (the transaction functions would keep retrying for
+                    # max_retry_time); bounded by the connection timeout otherwise.
+                    driver.verify_connectivity()
+                except BaseException:
+                    driver.close()
+                    raise
+                self._driver = driver
+            return self._driver
+
+    def _drop_driver(self) -> None:
+        """Forget a driver that failed to reach the server; the next call builds a fresh one."""
+        with self._lock:
+            driver, self._driver = self._driver, None
+            self._schema_ready = False         # the server may come back as a new, empty one
+        if driver is not None:
+            try:
+                driver.close()
+            except Exception:  # noqa: BLE001 - closing a broken driver may fail too; nothing to do
+                pass
+
+    def _call(self, what: str, access: str, fn, *args):
+        """Run fn(tx, *args) in one managed transaction (retried by the driver as a whole); translate
+        failures into StoreError."""
+        from neo4j import exceptions as nx
+        try:
+            driver = self._get_driver()
+            with driver.session(database=self.database) as session:
+                if access == "write":
+                    return session.execute_write(fn, *args)
+                return session.execute_read(fn, *args)
+        except StoreError:
+            raise
+        except nx.AuthError as e:
+            self._drop_driver()
+            user = self._auth[0] if self._auth else "(no auth)"
+            raise StoreError(f"Neo4j at {self.uri} refused the credentials of user {user!r} while {what}: "
+                             f"check NEO4J_USER and NEO4J_PASSWORD ({e.message or e})") from e
+        except nx.IncompleteCommit as e:                      # (a ServiceUnavailable: test it first)
+            self._drop_driver()
+            raise StoreError(f"the connection to Neo4j at {self.uri} broke while committing ({what}): the "
+                             f"server may or may not have kept the change. Doing it again is safe (a package "
+                             f"load never duplicates anything).") from e
+        except (nx.ServiceUnavailable, nx.SessionExpired, nx.ConnectionPoolError, OSError) as e:
+            self._drop_driver()
+            raise StoreError(f"cannot reach Neo4j at {self.uri} while {what}"
+                             f"{'; nothing was written' if access == 'write' else ''}. Is the server running? "
+                             f"(scripts/neo4j start, or check NEO4J_URI) [{type(e).__name__}: {e}]") from e
+        except nx.Neo4jError as e:
+            if e.code and "Database.DatabaseNotFound" in e.code:
+                raise StoreError(f"Neo4j at {self.uri} has no database {self.database!r}: check NEO4J_DATABASE"
+                                 ) from e
+            outcome = "the transaction was rolled back, nothing was written" if access == "write" else "no result"
+            raise StoreError(f"Neo4j at {self.uri} failed while {what}; {outcome}: {e.code}: {e.message}") from e
+        except nx.DriverError as e:
+            self._drop_driver()
+            raise StoreError(f"the Neo4j driver failed while {what} ({self.uri}): {type(e).__name__}: {e}") from e
+
+    def ping(self) -> None:
+        """Raise StoreError unless the server answers a query."""
+        self._call("checking the connection", "read", lambda tx: tx.run(PING).single())
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        self._drop_driver()
+
+    # -- schema ------------------------------------------------------------------------------------------
+
+    def ensure_schema(self) -> None:
+        """Uniqueness constraint on `id` per node label, index on `_key` per relationship type (idempotent)."""
+        if self._schema_ready:
+            return
+        self._call("creating the schema", "write", _create_schema)
+        self._call("waiting for the indexes to come online", "read", _await_indexes)
+        self._schema_ready = True
+
+    # -- writes ------------------------------------------------------------------------------------------
+
+    def write(self, records: GraphRecords) -> dict:
+        """Upsert every node and relationship of `records` in ONE transaction; all or nothing."""
+        nodes: dict[str, list[dict]] = {}
+        for label, rows in records.nodes.items():
+            if label not in MERGE_NODES:
+                raise StoreError(f"cannot write nodes labelled {label!r}: not a label of the model")
+            if rows:
+                nodes[label] = [dict(r, id=str(r["id"])) for r in rows]
+        rels: dict[tuple[str, str, str], list[dict]] = {}
+        for e in records.edges:
+            shape = (e.rel_type, e.src_label, e.dst_label)
+            if shape not in MERGE_RELS:
+                raise StoreError(f"cannot write ({e.src_label})-[:{e.rel_type}]->({e.dst_label}): "
+                                 f"not a relationship of the model")
+            rels.setdefault(shape, []).append(
+                {"src": str(e.src_id), "dst": str(e.dst_id), "key": e.key,
+                 "props": {**e.props, KEY_PROPERTY: e.key}})
+        self.ensure_schema()
+        self._call("writing a package", "write", self._write_tx, nodes, rels)
+        return {"nodes": sum(len(v) for v in nodes.values()), "relationships": sum(len(v) for v in rels.values())}
+
+    def _write_tx(self, tx, nodes: dict[str, list[dict]], rels: dict[tuple[str, str, str], list[dict]]) -> None:
+        """The whole package, batch by batch, in the one transaction `tx` (re-run whole on retry)."""
+        for label, rows in nodes.items():
+            for batch in _batches(rows, self.batch_size):
+                tx.run(MERGE_NODES[label], rows=batch).consume()
+        people = nodes.get("Person", [])
+        for role in ROLES:
+            ids = [r["id"] for r in people if r.get("role") == role]
+            for batch in _batches(ids, self.batch_size):
+                tx.run(SET_ROLE[role], ids=batch).consume()
+        others = [r["id"] for r in people if r.get("role") not in ROLES]
+        for batch in _batches(others, self.batch_size):
+            tx.run(CLEAR_ROLES, ids=batch).consume()
+        for shape, rows in rels.items():
+            for batch in _batches(rows, self.batch_size):
+                tx.run(DROP_MOVED_RELS[shape], rows=batch).consume()
+                written = tx.run(MERGE_RELS[shape], rows=batch).single()["written"]
+                if written != len(batch):
+                    raise StoreError(self._missing_message(tx, shape, batch, written))
+
+    def _missing_message(self, tx, shape, batch, written) -> str:
+        rel, src, dst = shape
+        missing = [f"{'' if r['src_found'] else 'missing '}{src} {r['src']!r} -> "
+                   f"{'' if r['dst_found'] else 'missing '}{dst} {r['dst']!r}"
+                   for r in tx.run(MISSING_ENDS[shape], rows=batch)]
+        return (f"cannot write the package to Neo4j at {self.uri}: {len(batch) - written} {rel} relationship(s) "
+                f"name a node that is neither in the package nor in the store ({'; '.join(missing)}). "
+                f"Nothing was written.")
+
+    def reset(self) -> None:
+        """Delete every node of the model's labels, with its relationships (in batches of separate
+        transactions, so a large graph never needs one huge transaction). Other nodes, constraints and
+        indexes stay."""
+        while self._call("emptying the database", "write", _delete_some, 10_000):
+            pass
+
+    # -- reads -------------------------------------------------------------------------------------------
+
+    def read_rows(self) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
+        """Node properties by label and relationship properties by type, in one read transaction."""
+        return self._call("reading the dataset", "read", _read_all)
+
+    def counts(self) -> dict[str, int]:
+        return self._call("counting nodes and relationships", "read", _counts)
+
+
+
+def _create_schema(tx) -> None:
+    for query in SCHEMA_QUERIES:
+        tx.run(query).consume()
+
+
+def _await_indexes(tx) -> None:
+    tx.run(AWAIT_INDEXES, seconds=SCHEMA_AWAIT_S).consume()
+
+
+def _delete_some(tx, limit: int) -> int:
+    return tx.run(DELETE_SOME, limit=limit).single()["deleted"]
+
+
+def _read_all(tx):
+    nodes: dict[str, list[dict]] = {}
+    edges: dict[str, list[dict]] = {}
+    for label, query in READ_NODES.items():
+        rows = [dict(rec["p"]) for rec in tx.run(query)]
+        if rows:
+            nodes[label] = rows
+    for rel, query in READ_RELS.items():
+        rows = []
+        for rec in tx.run(query):
+            props = dict(rec["p"])
+            props.pop(KEY_PROPERTY, None)
+            rows.append(props)
+        if rows:
+            edges[rel] = rows
+    return nodes, edges
+
+
+def _counts(tx) -> dict[str, int]:
+    rec = tx.run(COUNTS).single()
+    out = {label: n for label, n in zip(NODE_LABELS, rec["nodes"]) if n}
+    out.update({rel: n for rel, n in zip(REL_TYPES, rec["rels"]) if n})
+    return out

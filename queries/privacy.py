@@ -1,0 +1,322 @@
+"""Who may see what: pseudonyms for evaluators, small-count suppression for funders.
+
+The dashboard fetches data for one of three audiences (``AUDIENCES``) through :func:`for_audience`:
+
+- **coordinator**: the program's own staff; the data as it is, names included (they call families).
+- **evaluator**: the same analyses on pseudonymized data (:func:`pseudonymize`): every person_id and
+  family_id replaced by a keyed hash, names, e-mails, phones, free-text notes, unmatched names and
+  columns outside the data contract removed. Results per person stay linkable across pages and
+  downloads (the same person gets the same pseudonym) but not to a real person without the salt.
+- **funder**: pseudonymized too, and funder pages must show aggregates only: every count shown goes
+  through :func:`suppress_small` / :func:`suppress_frame`, so a group of fewer than ``min_count``
+  people (default 10) shows as "<10" and cannot be recovered from a total. Pseudonymizing the funder's
+  dataset is a second line of defence, not the protection itself: a page that lists people would
+  still show people, so funder pages never list them.
+
+Pseudonyms are ``"p-"`` / ``"f-"`` + the first 12 hex digits of HMAC-SHA256(salt, id) (RFC 2104). Keep
+the salt secret: ids like P000123 are easy to guess, and with the salt anyone can recompute them.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import os
+import secrets
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from graph.dataset import Dataset
+from graph.model import TABLES
+from queries.errors import QueryError
+
+__all__ = ["AUDIENCES", "pseudonymize", "pseudonym", "suppress_small", "suppress_frame", "for_audience",
+           "default_salt", "SUPPRESSED", "UNMATCHED_NAME", "SALT_SETTING"]
+
+AUDIENCES = ("coordinator", "evaluator", "funder")
+#: The label of a count hidden only so that another hidden count cannot be worked out from a total.
+SUPPRESSED = "suppressed"
+#: What an unmatched survey name becomes in pseudonymized data.
+UNMATCHED_NAME = "[unmatched name]"
+#: Environment variable holding the pseudonym secret (stable pseudonyms across restarts).
+SALT_SETTING = "CIVICTIES_PSEUDONYM_SALT"
+
+# Columns holding a person_id or a family_id, per table.
+_PERSON_COLUMNS = {"people": ("person_id",), "ties": ("from_person_id", "to_person_id"),
+                   "enrollments": ("person_id",), "attendance": ("person_id",), "home_visits": ("teacher_id",),
+                   "appointments": ("person_id",)}
+_FAMILY_COLUMNS = {"people": ("family_id",), "home_visits": ("family_id",)}
+# Columns that identify a person directly: emptied.
+_DROP_VALUES = {"people": ("name", "email", "phone")}
+_HEX = 12
+_PROCESS_SECRET = secrets.token_bytes(32)
+
+
+def pseudonymize(ds: Dataset, *, salt: str | bytes, keep_columns: Iterable[str] = ()) -> Dataset:
+    """A copy of ``ds`` in which nobody can be recognised by name or id.
+
+    - person ids (people, both ends of ties, enrollments, attendance, home-visit teachers,
+      appointments) -> ``"p-" + 12 hex`` of HMAC-SHA256(salt, id); family ids (people, home visits,
+      contacts) -> ``"f-" + ...``. The same id always gets the same pseudonym for the same salt, so
+      joins between tables still work; another salt gives unrelated pseudonyms.
+    - ``name``, ``email``, ``phone`` emptied (None); ``ties.to_name`` becomes "[unmatched name]" for a
+      name that matched nobody and None for a matched one; contact notes emptied.
+    - columns outside the data contract (docs/data-format.md) are dropped, since they may hold anything,
+      unless named in ``keep_columns`` as ``"table.column"`` (e.g. ``"people.gender"``).
+
+    Event, site, school and body names are kept: they name organisations, not people. The original is
+    not changed.
+
+    >>> from queries.pipeline import _doc_dataset
+    >>> p = pseudonymize(_doc_dataset(), salt="s3cret")
+    >>> p.people["person_id"].tolist() == [pseudonym("a", salt="s3cret"), pseudonym("b", salt="s3cret"),
+    ...                                    pseudonym("c", salt="s3cret")]
+    True
+    >>> pseudonym("a", salt="s3cret")
+    'p-867f0987c003'
+    """
+    key = _key(salt)
+    keep = set(keep_columns)
+    person_ids, family_ids = set(), set()
+    for table, cols in _PERSON_COLUMNS.items():
+        for c in cols:
+            person_ids |= _values(ds.tables.get(table), c)
+    for table, cols in _FAMILY_COLUMNS.items():
+        for c in cols:
+            family_ids |= _values(ds.tables.get(table), c)
+    family_ids |= _values(ds.contacts, "family_id")
+    pmap, fmap = _mapping(person_ids, "p-", key), _mapping(family_ids, "f-", key)
+
+    tables = {}
+    for table, df in ds.tables.items():
+        df = df.copy()
+        contract = TABLES[table].columns if table in TABLES else tuple(df.columns)
+        extra = [c for c in df.columns if c not in contract and f"{table}.{c}" not in keep]
+        df = df.drop(columns=extra)
+        for c in _PERSON_COLUMNS.get(table, ()):
+            if c in df:
+                df[c] = _apply(df[c], pmap)
+        for c in _FAMILY_COLUMNS.get(table, ()):
+            if c in df:
+                df[c] = _apply(df[c], fmap)
+        for c in _DROP_VALUES.get(table, ()):
+            if c in df:
+                df[c] = pd.Series([None] * len(df), index=df.index, dtype=object)
+        if table == "ties" and "to_name" in df:
+            unmatched = df["to_person_id"].isna() & df["to_name"].notna()
+            df["to_name"] = pd.Series(np.where(unmatched, UNMATCHED_NAME, None), index=df.index, dtype=object)
+        tables[table] = df
+    contacts = ds.contacts.copy()
+    if "family_id" in contacts:
+        contacts["family_id"] = _apply(contacts["family_id"], fmap)
+    if "note" in contacts:
+        contacts["note"] = pd.Series([None] * len(contacts), index=contacts.index, dtype=object)
+    contacts = contacts[[c for c in contacts.columns
+                         if c in ("id", "family_id", "contacted_on", "note", "recorded_at")
+                         or f"contacts.{c}" in keep]]
+    return Dataset(tables=tables, contacts=contacts)
+
+
+def pseudonym(value: str, *, salt: str | bytes, prefix: str = "p-") -> str:
+    """The pseudonym of one id: ``prefix`` + the first 12 hex digits of HMAC-SHA256(salt, id).
+
+    (``pseudonymize`` lengthens all pseudonyms of a kind to 20 digits in the astronomically rare case
+    that two ids of one dataset share the first 12.)
+
+    >>> pseudonym("F000001", salt="s3cret", prefix="f-")
+    'f-2a3090f9d9c9'
+    """
+    return prefix + _digest(_key(salt), str(value))[:_HEX]
+
+
+def suppress_small(value, min_count: int = 10):
+    """A count as it may be shown to an audience that must not single anyone out.
+
+    Counts from 1 to ``min_count - 1`` become the text ``"<min_count"`` (``"<10"``); 0 and counts of at
+    least ``min_count`` come back as ints; None and NaN as None; a label already suppressed
+    ("<10", "suppressed") unchanged. A negative or fractional count raises QueryError. Small numbers are
+    hidden because a cell of 3 graduates of one race at one site can be one family's story.
+
+    >>> [suppress_small(n) for n in (0, 1, 9, 10, 250)]
+    [0, '<10', '<10', 10, 250]
+    >>> suppress_small(4, min_count=5), suppress_small(5, min_count=5)
+    ('<5', 5)
+    """
+    k = _check_min_count(min_count)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str):
+        if value == SUPPRESSED or value.startswith("<"):
+            return value
+        raise QueryError(f"a count must be a whole number; got the text {value!r}")
+    if isinstance(value, (bool, np.bool_)):
+        raise QueryError(f"a count must be a whole number; got {value!r}")
+    try:
+        n = float(value)
+    except (TypeError, ValueError) as e:
+        raise QueryError(f"a count must be a whole number; got {value!r}") from e
+    if math.isnan(n):
+        return None
+    if n < 0 or n != int(n):
+        raise QueryError(f"a count must be a whole number, 0 or more; got {value!r}")
+    n = int(n)
+    return f"<{k}" if 1 <= n < k else n
+
+
+def suppress_frame(df: pd.DataFrame, count_columns: Iterable[str], min_count: int = 10, *,
+                   by: str | list[str] | None = None) -> pd.DataFrame:
+    """A copy of ``df`` with small counts suppressed and protected against differencing.
+
+    1. *Primary suppression*: each count from 1 to ``min_count - 1`` in ``count_columns`` becomes
+       ``"<min_count"``.
+    2. *Complementary suppression*: a hidden cell could be worked out by subtracting the shown cells
+       from a total (a row's total over ``count_columns``, or a column's total over the rows of a group:
+       the whole frame, or each group of ``by``). So wherever exactly one cell of a row (when there are
+       two or more count columns) or of a column within a group (two or more rows) is hidden, the
+       smallest other non-zero count there is hidden too, labelled ``"suppressed"`` (it is not small;
+       it is hidden to protect the small one). Repeated until no row or group has a lone hidden cell.
+
+    Zeros stay visible (they single no one out) and are never used as the complement; when a lone
+    hidden cell has no non-zero partner, its total equals it and must not be published separately.
+    Other columns are unchanged.
+
+    >>> df = pd.DataFrame({"site": ["S1", "S1", "S1", "S2", "S2"], "race": ["A", "B", "C", "A", "B"],
+    ...                    "graduates": [3, 40, 25, 12, 30]})
+    >>> suppress_frame(df, ["graduates"], by="site")   # S1's total would give its 3 away without the 25
+      site race   graduates
+    0   S1    A         <10
+    1   S1    B          40
+    2   S1    C  suppressed
+    3   S2    A          12
+    4   S2    B          30
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise QueryError(f"suppress_frame needs a pandas DataFrame; got {type(df).__name__}")
+    k = _check_min_count(min_count)
+    cols = [count_columns] if isinstance(count_columns, str) else list(count_columns)
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise QueryError(f"no column {', '.join(map(repr, missing))} to suppress; columns are {list(df.columns)}")
+    by_cols = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    bad = [c for c in by_cols if c not in df.columns]
+    if bad:
+        raise QueryError(f"cannot group by {', '.join(map(repr, bad))}: no such column")
+    out = df.copy()
+    if out.empty or not cols:
+        return out
+    shown = [[suppress_small(v, k) for v in out[c]] for c in cols]
+    # numbers to choose the smallest complement by; labels and missing values are never chosen
+    values = np.array([[np.nan if v is None or isinstance(v, str) else float(v) for v in col] for col in shown],
+                      dtype=float).T                                      # rows x columns
+    primary = np.array([[isinstance(v, str) and v.startswith("<") for v in col] for col in shown], dtype=bool).T
+    hidden = primary | np.array([[v == SUPPRESSED for v in col] for col in shown], dtype=bool).T
+    groups = (list(out.groupby(by_cols, sort=False, dropna=False).indices.values()) if by_cols
+              else [np.arange(len(out))])
+    groups = [np.asarray(g) for g in groups]
+    changed = True
+    while changed:
+        changed = False
+        if len(cols) >= 2:
+            for i in range(len(out)):
+                changed |= _complement(values[i], hidden[i])
+        if len(out) >= 2:
+            for j in range(len(cols)):
+                for g in groups:
+                    if len(g) >= 2:
+                        col_hidden = hidden[g, j]
+                        if _complement(values[g, j], col_hidden):
+                            hidden[g, j] = col_hidden
+                            changed = True
+    for j, c in enumerate(cols):
+        out[c] = pd.Series([f"<{k}" if primary[i, j] else (SUPPRESSED if hidden[i, j] else shown[j][i])
+                            for i in range(len(out))], index=out.index, dtype=object)
+    return out
+
+
+def for_audience(ds: Dataset, audience: str, *, salt: str | bytes | None = None) -> Dataset:
+    """The dataset an audience's pages may compute on.
+
+    coordinator: ``ds`` itself, unchanged. evaluator: :func:`pseudonymize` (``salt`` required).
+    funder: pseudonymized as well; funder pages must also pass every count they show through
+    :func:`suppress_small` / :func:`suppress_frame` and never list individual people.
+
+    >>> from queries.pipeline import _doc_dataset
+    >>> ds = _doc_dataset()
+    >>> for_audience(ds, "coordinator") is ds, for_audience(ds, "funder", salt="k").people["name"].isna().all().item()
+    (True, True)
+    """
+    if audience not in AUDIENCES:
+        raise QueryError(f"unknown audience {audience!r}; use one of {', '.join(AUDIENCES)}")
+    if audience == "coordinator":
+        return ds
+    if not salt:
+        raise QueryError(f"the {audience} view needs a salt to pseudonymize people (see default_salt)")
+    return pseudonymize(ds, salt=salt)
+
+
+def default_salt(uri: str = "") -> str:
+    """The pseudonym salt for a store: derived from the secret in the environment variable
+    ``CIVICTIES_PSEUDONYM_SALT`` and the store's URI (so two stores never share pseudonyms).
+
+    Without that variable a random secret is made for this process: pseudonyms are then stable while
+    the dashboard runs but change when it restarts. Set the variable (in the environment or the
+    deployment's secrets) for pseudonyms an evaluator can compare across downloads over time.
+    """
+    secret = os.environ.get(SALT_SETTING)
+    key = secret.encode("utf-8") if secret else _PROCESS_SECRET
+    return _digest(key, str(uri))
+
+
+# -- private helpers ---------------------------------------------------------------------
+
+
+def _key(salt) -> bytes:
+    if isinstance(salt, str) and salt:
+        return salt.encode("utf-8")
+    if isinstance(salt, (bytes, bytearray)) and salt:
+        return bytes(salt)
+    raise QueryError("salt must be a non-empty text or bytes (keep it secret; see default_salt)")
+
+
+def _digest(key: bytes, value: str) -> str:
+    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _values(df: pd.DataFrame | None, col: str) -> set:
+    if df is None or col not in df:
+        return set()
+    return {v for v in df[col].dropna().unique() if v != ""}
+
+
+def _mapping(ids: set, prefix: str, key: bytes) -> dict:
+    digests = {i: _digest(key, str(i)) for i in ids}
+    for n in (_HEX, 20, 64):
+        mapping = {i: prefix + d[:n] for i, d in digests.items()}
+        if len(set(mapping.values())) == len(mapping):
+            return mapping
+    raise QueryError("two different ids have the same HMAC-SHA256: this should be impossible")
+
+
+def _apply(s: pd.Series, mapping: dict) -> pd.Series:
+    out = s.map(mapping)
+    return out.astype(object).where(out.notna(), None)
+
+
+def _check_min_count(min_count) -> int:
+    if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
+        raise QueryError(f"min_count must be a whole number of 1 or more; got {min_count!r}")
+    return int(min_count)
+
+
+def _complement(values: np.ndarray, hidden: np.ndarray) -> bool:
+    """If exactly one cell is hidden, hide the smallest other non-zero shown cell (in place). Changed?"""
+    if hidden.sum() != 1:
+        return False
+    candidates = np.flatnonzero(~hidden & ~np.isnan(values) & (values > 0))
+    if not len(candidates):
+        return False
+    pick = candidates[np.argmin(values[candidates])]
+    hidden[pick] = True
+    return True

@@ -1,0 +1,134 @@
+"""queries.export: Gephi files that open, per-person metrics, CSV cells that cannot run as formulas."""
+import io
+import math
+import sys
+from datetime import date
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from helpers_data import demo_dataset, tiny_dataset  # noqa: E402
+
+from queries.errors import QueryError  # noqa: E402
+from queries.export import (person_metrics, person_metrics_csv, safe_csv_cell, safe_frame, to_gexf,  # noqa: E402
+                            to_graphml)
+from queries.network import tie_network  # noqa: E402
+
+
+def awkward_graph():
+    G = nx.Graph(title="demo", made=date(2024, 1, 2))
+    G.add_node("a", race="Black", waves_seen={"pre", "post"}, income=None, score=np.float64(0.5), n=np.int64(3),
+               tags=["x", "y"], joined=date(2020, 1, 1), flag=True)
+    G.add_node("b", race=float("nan"), score=1, n=2, extra={"k": 1})
+    G.add_node("c", mixed=1)
+    G.add_node("d", mixed="one")
+    G.add_edge("a", "b", waves={"post", "pre"}, tie_types=set(), weight=2)
+    G.add_edge("b", "c", waves={"pre"}, weight=1.5)
+    return G
+
+
+@pytest.mark.parametrize("writer,reader", [(to_graphml, nx.read_graphml), (to_gexf, nx.read_gexf)])
+def test_round_trip_with_sets_none_and_mixed_types(tmp_path, writer, reader):
+    path = writer(awkward_graph(), tmp_path / "net.file")
+    H = reader(path)
+    assert set(H.nodes) == {"a", "b", "c", "d"} and H.number_of_edges() == 2
+    a, b = H.nodes["a"], H.nodes["b"]
+    assert a["waves_seen"] == "post; pre" and a["tags"] == "x; y" and a["joined"] == "2020-01-01"
+    assert "income" not in a and "race" not in b          # None and NaN left out
+    assert a["score"] == 0.5 and b["score"] == 1.0         # ints and floats of one attribute -> floats
+    assert int(a["n"]) == 3 and a["flag"] in (True, "true")
+    assert b["extra"] == '{"k": 1}'
+    assert H.nodes["c"]["mixed"] == "1" and H.nodes["d"]["mixed"] == "one"  # mixed types -> text
+    assert H.edges["a", "b"]["waves"] == "post; pre" and float(H.edges["b", "c"]["weight"]) == 1.5
+    # bytes when no path is given, the same document
+    data = writer(awkward_graph())
+    assert isinstance(data, bytes) and set(reader(io.BytesIO(data)).nodes) == {"a", "b", "c", "d"}
+
+
+def test_export_dataset_tie_network_opens(tmp_path):
+    ds = demo_dataset()
+    G = tie_network(ds)
+    H = nx.read_gexf(to_gexf(ds, tmp_path / "ties.gexf"))
+    assert H.number_of_nodes() == G.number_of_nodes() and H.number_of_edges() == G.number_of_edges()
+    H = nx.read_graphml(to_graphml(G, tmp_path / "ties.graphml"))
+    u, v = next(iter(G.edges))
+    assert H.edges[u, v]["waves"] == "; ".join(sorted(G.edges[u, v]["waves"]))
+
+
+def test_export_rejects_non_graphs():
+    with pytest.raises(QueryError):
+        to_graphml({"a": ["b"]}, "x.graphml")
+    with pytest.raises(QueryError, match="multigraph"):
+        to_gexf(nx.MultiGraph([(1, 2), (1, 2)]))
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("=1+1", "'=1+1"), ("+1", "'+1"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"), ("\rx", "'\rx"),
+    ("Ana =1", "Ana =1"), ("", ""), (-3, -3), (-0.5, -0.5), (None, None), (True, True),
+    ({"b", "=a"}, "'=a; b"), (["x", "=y"], "x; =y"), ({"k": "v"}, '{"k": "v"}'),
+])
+def test_safe_csv_cell(value, expected):
+    assert safe_csv_cell(value) == expected
+
+
+def test_safe_frame_neutralises_text_and_headers_only():
+    df = pd.DataFrame({"=name": ["=cmd|' /C calc'!A0", "Bo", None], "ei": [-1.0, 0.5, np.nan], "n": [-1, 2, 3]})
+    out = safe_frame(df)
+    assert list(out.columns) == ["'=name", "ei", "n"]
+    assert out["'=name"].tolist() == ["'=cmd|' /C calc'!A0", "Bo", None]
+    assert out["ei"].tolist()[:2] == [-1.0, 0.5] and out["n"].tolist() == [-1, 2, 3]
+    assert df.columns[0] == "=name"                       # the original is untouched
+    with pytest.raises(QueryError):
+        safe_frame([1, 2])
+
+
+def metrics_dataset():
+    """A path a - b - c (a, b race x; c race y) and an isolate d; a's id is a formula."""
+    people = [{"person_id": p, "role": "parent", "family_id": f"F{i}", "race_ethnicity": r, "income_band": inc}
+              for i, (p, r, inc) in enumerate([("=a", "x", "low"), ("b", "x", "low"), ("c", "y", "low"),
+                                               ("d", "y", None)])]
+    ties = [{"from_person_id": "=a", "to_person_id": "b"}, {"from_person_id": "c", "to_person_id": "b"}]
+    return tiny_dataset(people=people, ties=ties)
+
+
+def test_person_metrics_by_hand():
+    df = person_metrics(metrics_dataset()).set_index("person_id")
+    assert df["degree"].to_dict() == {"=a": 1, "b": 2, "c": 1, "d": 0}
+    # b lies on the one path between =a and c: 1 of the (4-1)(4-2)/2 = 3 pairs
+    assert df.loc["b", "betweenness"] == pytest.approx(1 / 3) and df.loc["=a", "betweenness"] == 0
+    # constraint: one contact -> 1; two unconnected contacts -> 2 * (1/2)^2 = 0.5; isolate undefined
+    assert df.loc["=a", "constraint"] == pytest.approx(1.0) and df.loc["b", "constraint"] == pytest.approx(0.5)
+    assert math.isnan(df.loc["d", "constraint"])
+    assert df.loc["=a", "ei_race_ethnicity"] == -1 and df.loc["b", "ei_race_ethnicity"] == 0
+    assert df.loc["c", "ei_race_ethnicity"] == 1 and pd.isna(df.loc["d", "ei_race_ethnicity"])
+    assert df.loc["b", "ei_income_band"] == -1
+    assert df["isolated"].to_dict() == {"=a": False, "b": False, "c": False, "d": True}
+    assert df.loc["d", "community"] is None and df.loc["=a", "community"] == df.loc["c", "community"] == 1
+
+
+def test_person_metrics_csv_is_safe_and_written(tmp_path):
+    path = tmp_path / "people.csv"
+    text = person_metrics_csv(metrics_dataset(), path)
+    assert path.read_text(encoding="utf-8") == text
+    back = pd.read_csv(io.StringIO(text), dtype={"person_id": str})
+    assert "'=a" in back["person_id"].tolist() and "=a" not in back["person_id"].tolist()
+    assert back.set_index("person_id").loc["'=a", "ei_race_ethnicity"] == -1.0   # numbers stay numbers
+    assert "name" not in back.columns and "email" not in back.columns
+
+
+def test_person_metrics_demo_smoke():
+    ds = demo_dataset()
+    df = person_metrics(ds)
+    assert len(df) == len(ds.people) and df["person_id"].is_unique
+    assert (df["isolated"] == (df["degree"] == 0)).all()
+    assert df.loc[~df["isolated"], "community"].notna().all()
+    assert set(df.attrs["methods"]) == {"betweenness", "constraint", "communities"}
+
+
+def test_person_metrics_of_an_empty_dataset():
+    assert person_metrics(tiny_dataset()).empty
+    assert person_metrics_csv(tiny_dataset()).startswith("person_id,role,")

@@ -1,0 +1,112 @@
+"""The dashboard's figure builders: plain data in, the right plotly traces out (no Streamlit needed)."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard import figures
+
+
+def test_suppressed_counts_plot_as_zero_and_keep_their_label():
+    assert figures.number("<10") == 0 and figures.label("<10") == "<10"
+    assert figures.number(None) == 0 and figures.label(None) == ""
+    assert figures.number(12) == 12 and figures.label(1234) == "1,234"
+    assert figures.number(float("nan")) == 0 and figures.label(float("nan")) == ""
+
+
+def test_tie_composition_stacks_within_and_across():
+    comp = pd.DataFrame({"wave": ["pre", "post"], "attribute": ["race", "race"], "within": [30, "<10"],
+                         "across": [10, 20]})
+    fig = figures.figure_tie_composition(comp)
+    within, across = fig.data
+    assert list(within.x) == ["race · pre", "race · post"]
+    assert list(within.y) == [30, 0] and list(within.text) == ["30", "<10"]
+    assert list(across.y) == [10, 20]
+    assert fig.layout.barmode == "stack"
+
+
+def test_funnel_keeps_stage_order():
+    fig = figures.figure_funnel({"enrolled": 240, "graduated": 200, "appointed": "<10"})
+    trace = fig.data[0]
+    assert isinstance(trace, go.Funnel)
+    assert list(trace.y) == ["enrolled", "graduated", "appointed"]
+    assert list(trace.x) == [240, 200, 0] and trace.text[2] == "<10"
+
+
+def test_wave_change_draws_one_line_per_attribute():
+    waves = pd.DataFrame({"wave": ["pre", "post"], "ties": [100, 50], "cross_race": [0.3, 0.7],
+                          "cross_class": [0.4, None]})
+    fig = figures.figure_wave_change(waves)
+    assert [t.name for t in fig.data] == ["cross-race", "cross-class"]
+    assert list(fig.data[0].y) == [0.3, 0.7] and fig.data[1].y[1] is None
+
+
+def test_permutation_plot_skips_undefined_tests():
+    results = pd.DataFrame({"group": ["all", "C1"], "attribute": ["race", "race"], "observed": [0.1, None],
+                            "expected": [-0.2, None], "sd": [0.05, None], "p_value": [0.01, None]})
+    fig = figures.figure_permutation(results)
+    expected, observed = fig.data
+    assert list(observed.x) == [0.1] and list(observed.y) == ["all · race"]
+    assert list(expected.error_x.array) == [0.1]  # two standard deviations
+
+
+def test_mixing_heatmap_labels_cells():
+    m = pd.DataFrame([[5, "<10"], ["<10", 12]], index=pd.Index(["a", "b"], name="race"),
+                     columns=pd.Index(["a", "b"], name="race"))
+    trace = figures.figure_mixing_heatmap(m).data[0]
+    assert [list(r) for r in trace.z] == [[5, 0], [0, 12]]
+    assert [list(r) for r in trace.text] == [["5", "<10"], ["<10", "12"]]
+    assert list(trace.x) == ["a", "b"]
+
+
+def test_growth_puts_shares_on_a_second_axis():
+    g = pd.DataFrame({"period": ["2019", "2020"], "ties": [10, 25], "cross_race_share": [0.2, 0.4]})
+    fig = figures.figure_growth(g)
+    assert [t.name for t in fig.data] == ["ties", "cross-race share"]
+    assert fig.data[1].yaxis == "y2"
+
+
+def test_sankey_indexes_nodes_and_drops_empty_flows():
+    flows = [("Enrolled", "Graduated", 20), ("Enrolled", "Withdrawn", 0), ("Graduated", "City seat", 3)]
+    trace = figures.figure_sankey(flows).data[0]
+    assert list(trace.node.label) == ["Enrolled", "Graduated", "City seat"]
+    assert list(trace.link.source) == [0, 1] and list(trace.link.target) == [1, 2]
+    assert list(trace.link.value) == [20, 3]
+
+
+def test_funnel_by_draws_a_bar_per_stage():
+    table = pd.DataFrame({"group": ["S1", "S2"], "enrolled": [40, 12], "graduated": [30, "<10"],
+                          "civic": [10, "suppressed"], "appointed": ["<10", 0]})
+    fig = figures.figure_funnel_by(table)
+    assert [t.name for t in fig.data] == ["enrolled", "graduated", "civic", "appointed"]
+    assert list(fig.data[1].y) == [30, 0] and list(fig.data[2].text) == ["10", "suppressed"]
+
+
+def test_time_to_seat_plots_share_seated():
+    curve = pd.DataFrame({"group": ["All"] * 3, "timeline": [0.0, 30.0, 90.0], "survival": [1.0, 0.75, 0.5]})
+    trace = figures.figure_time_to_seat(curve).data[0]
+    assert list(trace.y) == [0.0, 0.25, 0.5] and trace.line.shape == "hv"
+
+
+def test_seats_by_body_lists_most_seats_on_top():
+    table = pd.DataFrame({"body_id": ["B1", "B2"], "name": ["School board", None], "level": ["district", "city"],
+                          "graduates": [5, "<10"]})
+    trace = figures.figure_seats_by_body(table).data[0]
+    assert list(trace.y) == ["B2", "School board"]  # plotly draws the first bar at the bottom
+    assert list(trace.x) == [0, 5]
+
+
+def test_missing_values_sorted_by_share():
+    q = pd.DataFrame({"table": ["people", "people"], "column": ["email", "race_ethnicity"],
+                      "missing_share": [0.5, 0.1]})
+    trace = figures.figure_missing(q).data[0]
+    assert list(trace.y) == ["people.race_ethnicity", "people.email"]
+
+
+def test_counts_split_by_color():
+    t = pd.DataFrame({"site_id": ["S1", "S1", "S2"], "reason": ["isolated", "inactive", "isolated"],
+                      "families": [12, "<10", 15]})
+    fig = figures.figure_counts(t, x="site_id", color="reason")
+    assert sorted(tr.name for tr in fig.data) == ["inactive", "isolated"]
+    isolated = next(tr for tr in fig.data if tr.name == "isolated")
+    assert list(isolated.x) == ["S1", "S2"] and list(isolated.y) == [12, 15]

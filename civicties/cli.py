@@ -1,4 +1,4 @@
-"""The `civicties` command line: ingest, check, metrics, demo, reset."""
+"""The `civicties` command line: demo, check, ingest, metrics, report, export, reset."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +9,7 @@ import time
 from graph.errors import StoreError
 from graph.store import default_store_uri, open_store
 from ingest.problems import IngestError
+from queries.errors import QueryError
 
 __all__ = ["main"]
 
@@ -66,6 +67,36 @@ def _cmd_metrics(args) -> int:
     return 0
 
 
+def _cmd_report(args) -> int:
+    from queries.report import full_report
+    with open_store(args.store) as store:
+        ds = store.read()
+    result = full_report(ds, attributes=tuple(args.attribute), n_permutations=args.permutations, seed=args.seed,
+                         inactive_days=args.inactive_days)
+    text = json.dumps(result, indent=2 if args.json else None, ensure_ascii=False, sort_keys=True)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(text)
+        print(f"Wrote the report to {args.out}")
+    else:
+        print(text)
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from queries import export
+    from queries.network import coattendance_network, tie_network
+    with open_store(args.store) as store:
+        ds = store.read()
+    if args.format == "csv":
+        export.person_metrics_csv(ds, args.out)
+    else:
+        G = coattendance_network(ds) if args.network == "co-attendance" else tie_network(ds)
+        (export.to_graphml if args.format == "graphml" else export.to_gexf)(G, args.out)
+    print(f"Wrote {args.out}")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from ingest.demo import write_demo
     counts = write_demo(args.out, parents=args.parents, seed=args.seed)
@@ -103,6 +134,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also compute the E-I index for this people column (repeatable)")
     p.add_argument("--directed", action="store_true", help="E-I on the directed tie network")
     p.set_defaults(func=_cmd_metrics)
+    p = sub.add_parser("report", help="the full analysis: homophily with significance, tie formation, brokerage, "
+                                      "communities, outreach, pipeline to seats, home visits (docs/report.md)")
+    _store_arg(p)
+    p.add_argument("--json", action="store_true", help="pretty-print the JSON (it is JSON either way)")
+    p.add_argument("--attribute", action="append", default=[], metavar="NAME",
+                   help="also analyse homophily on this people column (repeatable)")
+    p.add_argument("--permutations", type=int, default=1000, help="label permutations per significance test")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--inactive-days", type=int, default=180, help="outreach: days without activity to flag")
+    p.add_argument("--out", help="write to this file instead of standard output")
+    p.set_defaults(func=_cmd_report)
+    p = sub.add_parser("export", help="export the network for Gephi (GraphML, GEXF) or per-person metrics (CSV)")
+    _store_arg(p)
+    p.add_argument("format", choices=["graphml", "gexf", "csv"])
+    p.add_argument("out", help="file to write")
+    p.add_argument("--network", choices=["ties", "co-attendance"], default="ties")
+    p.set_defaults(func=_cmd_export)
     p = sub.add_parser("demo", help="write the synthetic demo package")
     p.add_argument("out", help="folder to write the CSV files into")
     p.add_argument("--parents", type=int, default=600)
@@ -125,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as e:
         print(f"error: {e}", file=sys.stderr)
         return 3
+    except QueryError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 4
 
 
 if __name__ == "__main__":

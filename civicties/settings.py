@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-__all__ = ["Setting", "SETTINGS", "get", "get_int"]
+__all__ = ["Setting", "SETTINGS", "get", "get_int", "pseudonym_secret"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ SETTINGS = {s.name: s for s in [
     Setting("CIVICTIES_IGRAPH_THRESHOLD", "2000", "Above this many nodes, heavy kernels run in igraph."),
     Setting("CIVICTIES_SAMPLE_THRESHOLD", "50000", "Above this many nodes, betweenness is estimated from sampled pivots."),
     Setting("CIVICTIES_DEMO_PARENTS", "600", "Parents in the demo network loaded on the dashboard's first run."),
+    Setting("CIVICTIES_PSEUDONYM_SALT", None, "Secret behind evaluators' pseudonymous ids. Default: a random "
+            "secret kept in CIVICTIES_DATA_DIR/pseudonym.key (made on first use, never committed)."),
 ]}
 
 
@@ -47,6 +49,25 @@ def get(name: str) -> str | None:
     except Exception:  # no secrets file, or not running under Streamlit
         pass
     return SETTINGS[name].default
+
+
+def pseudonym_secret() -> str:
+    """The pseudonym secret: the setting, else one made once and kept beside the default store (mode 0600)."""
+    value = get("CIVICTIES_PSEUDONYM_SALT")
+    if value:
+        return value
+    import secrets
+    from pathlib import Path
+    path = Path(get("CIVICTIES_DATA_DIR") or "data") / "pseudonym.key"
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_hex(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(value)
+        return value
 
 
 def get_int(name: str) -> int:

@@ -22,7 +22,6 @@ import hashlib
 import hmac
 import math
 import os
-import secrets
 from collections.abc import Iterable
 
 import numpy as np
@@ -51,7 +50,6 @@ _FAMILY_COLUMNS = {"people": ("family_id",), "home_visits": ("family_id",)}
 # Columns that identify a person directly: emptied.
 _DROP_VALUES = {"people": ("name", "email", "phone")}
 _HEX = 12
-_PROCESS_SECRET = secrets.token_bytes(32)
 
 
 def pseudonymize(ds: Dataset, *, salt: str | bytes, keep_columns: Iterable[str] = ()) -> Dataset:
@@ -260,13 +258,11 @@ def default_salt(uri: str = "") -> str:
     """The pseudonym salt for a store: derived from the secret in the environment variable
     ``CIVICTIES_PSEUDONYM_SALT`` and the store's URI (so two stores never share pseudonyms).
 
-    Without that variable a random secret is made for this process: pseudonyms are then stable while
-    the dashboard runs but change when it restarts. Set the variable (in the environment or the
-    deployment's secrets) for pseudonyms an evaluator can compare across downloads over time.
+    Without that variable the secret is one made once and kept in CIVICTIES_DATA_DIR/pseudonym.key
+    (civicties.settings.pseudonym_secret), so pseudonyms stay the same across restarts and downloads.
     """
-    secret = os.environ.get(SALT_SETTING)
-    key = secret.encode("utf-8") if secret else _PROCESS_SECRET
-    return _digest(key, str(uri))
+    from civicties.settings import pseudonym_secret
+    return _digest(pseudonym_secret().encode("utf-8"), str(uri))
 
 
 # -- private helpers ---------------------------------------------------------------------

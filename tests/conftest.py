@@ -1,7 +1,9 @@
 """Shared fixtures: the hand-worked tiny package, temporary stores, a small demo package."""
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,10 @@ import pytest
 from graph.store import SQLiteStore
 
 TINY = Path(__file__).parent / "data" / "tiny"
+
+# Tests never touch a developer's data folder (the default store, the pseudonym key).
+os.environ["CIVICTIES_DATA_DIR"] = tempfile.mkdtemp(prefix="civicties-test-data-")
+os.environ.pop("CIVICTIES_STORE", None)
 
 
 @pytest.fixture

@@ -1,0 +1,171 @@
+"""The full analysis report (`civicties report --json`): every measure of docs/metrics-network.md and
+docs/metrics-program.md on one loaded network, as plain JSON-ready data.
+
+Sections: homophily (per attribute and network view, with permutation baselines), formation (per cohort
+between waves, and growth by year), brokerage, communities (tie and co-attendance networks), outreach,
+pipeline, home visits. Each section says which method ran where it depends on network size.
+"""
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from graph.dataset import Dataset
+from queries import brokerage, communities, formation, homophily, home_visits, outreach, pipeline
+from queries.network import coattendance_network, tie_network
+from queries.summary import DEFAULT_ATTRIBUTES, summary_metrics
+
+__all__ = ["full_report", "cohort_of", "wave_pair", "REPORT_ATTRIBUTES"]
+
+REPORT_ATTRIBUTES = DEFAULT_ATTRIBUTES + ("primary_language", "site_id")
+_WAVE_RANK = {"baseline": 0, "pre": 1, "mid": 2, "post": 3, "follow-up": 4, "followup": 4}
+
+
+def cohort_of(ds: Dataset) -> dict[str, str]:
+    """Each enrolled person's first cohort (by enrolled_on, then cohort id): the stratum for permutations."""
+    enr = ds.enrollments.sort_values(["person_id", "enrolled_on", "cohort_id"], na_position="last")
+    return dict(enr.drop_duplicates("person_id")[["person_id", "cohort_id"]].itertuples(index=False))
+
+
+def wave_pair(waves) -> tuple[str, str] | None:
+    """The (before, after) waves to compare: pre/post when present, else the first and last in order."""
+    ordered = sorted({w for w in waves if w is not None},
+                     key=lambda w: (_WAVE_RANK.get(str(w).lower(), 5), str(w)))
+    return (ordered[0], ordered[-1]) if len(ordered) >= 2 else None
+
+
+def _clean(obj):
+    """Make results JSON-ready: DataFrames to records, numpy scalars to Python, NaN to None, sets sorted."""
+    if isinstance(obj, pd.DataFrame):
+        return [_clean(r) for r in obj.to_dict("records")]
+    if isinstance(obj, pd.Series):
+        return _clean(obj.to_dict())
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, (set, frozenset)):
+        return sorted(_clean(v) for v in obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        return None if math.isnan(obj) else float(obj)
+    if isinstance(obj, (pd.Timestamp, date)):
+        return obj.isoformat()[:10]
+    if obj is pd.NaT:
+        return None
+    return obj
+
+
+def _homophily(G: nx.Graph, views: dict[str, nx.Graph], attrs, strata, n_permutations: int, seed: int) -> dict:
+    out = {}
+    for attr in attrs:
+        entry = {"by_view": {name: homophily.ei_index(H, attr) for name, H in views.items()},
+                 "ei_index": homophily.ei_index(G, attr),
+                 "ei_by_group": homophily.ei_by_group(G, attr),
+                 "assortativity": homophily.assortativity(G, attr),
+                 "coleman": homophily.coleman_homophily(G, attr),
+                 "mixing_matrix": homophily.mixing_matrix(G, attr).to_dict(),
+                 "permutation_test": homophily.ei_permutation_test(G, attr, n_permutations=n_permutations,
+                                                                   seed=seed, strata=strata)}
+        out[attr] = entry
+    return out
+
+
+def _formation(ds: Dataset, G: nx.Graph, cohorts: dict[str, str], n_permutations: int, seed: int) -> dict:
+    pair = wave_pair(ds.ties["wave"])
+    per_cohort = []
+    if pair is not None:
+        before_all = tie_network(ds, waves=[pair[0]])
+        after_all = tie_network(ds, waves=list(pair))
+        members: dict[str, list[str]] = {}
+        for person, cohort in cohorts.items():
+            members.setdefault(cohort, []).append(person)
+        for cohort_id in sorted(members):
+            people = set(members[cohort_id])
+            # the cohort's ties: every tie with at least one member at either end
+            before = before_all.edge_subgraph([e for e in before_all.edges(people)]).copy()
+            after = after_all.edge_subgraph([e for e in after_all.edges(people)]).copy()
+            for H in (before, after):
+                H.add_nodes_from((p, after_all.nodes[p]) for p in people)
+            change = formation.tie_change(before, after, n_permutations=n_permutations, seed=seed)
+            per_cohort.append({"cohort_id": cohort_id, "members": len(people), **change})
+    snapshots = {}
+    years = pd.to_datetime(ds.ties["observed_on"], errors="coerce").dt.year
+    matched = ds.ties["to_person_id"].notna()
+    for year in sorted(int(y) for y in years[matched].dropna().unique()):
+        rows = ds.ties[matched & (years <= year)]
+        H = nx.Graph()
+        H.add_nodes_from((n, G.nodes[n]) for n in G.nodes)
+        H.add_edges_from(zip(rows["from_person_id"], rows["to_person_id"]))
+        H.remove_edges_from(nx.selfloop_edges(H))
+        snapshots[str(year)] = H
+    growth = formation.growth(snapshots) if snapshots else pd.DataFrame()
+    return {"waves": list(pair) if pair else None, "by_cohort": per_cohort, "growth_by_year": growth}
+
+
+def _brokerage(G: nx.Graph, D: nx.DiGraph, attrs) -> dict:
+    between = brokerage.betweenness(G)
+    roles = {}
+    for attr in attrs[:2]:
+        per_node = brokerage.gould_fernandez(D, attr)
+        totals: dict[str, dict[str, int]] = {}
+        for node, counts in per_node.items():
+            group = D.nodes[node].get(attr)
+            if group is None:
+                continue
+            bucket = totals.setdefault(str(group), {})
+            for role, n in counts.items():
+                bucket[role] = bucket.get(role, 0) + int(n)
+        roles[attr] = totals
+    local = brokerage.local_bridges(G)
+    return {"betweenness_method": between.detail or between.method,
+            "top_brokers_by_site": brokerage.top_brokers(G, by="site_id", n=5),
+            "gould_fernandez_by_group": roles,
+            "bridges": len(brokerage.bridges(G)),
+            "local_bridges": len(local)}
+
+
+def _communities(G: nx.Graph, C: nx.Graph, seed: int) -> dict:
+    out = {}
+    for name, H in (("ties", G), ("co_attendance", C)):
+        parts = [c for c in communities.louvain(H, seed=seed) if len(c) > 1] if H.number_of_edges() else []
+        out[name] = {"count": len(parts), "sizes": [len(c) for c in parts],
+                     "diversity": {a: communities.community_diversity(H, parts, a) for a in DEFAULT_ATTRIBUTES}}
+    return out
+
+
+def full_report(ds: Dataset, *, attributes: tuple[str, ...] = (), n_permutations: int = 1000, seed: int = 0,
+                inactive_days: int = 180, max_event_size: int = 200) -> dict:
+    """Every measure on one dataset, JSON-ready. `attributes` adds people columns to the homophily section."""
+    attrs = tuple(dict.fromkeys(REPORT_ATTRIBUTES + tuple(attributes)))
+    D = tie_network(ds, view="directed")
+    G = tie_network(ds)
+    views = {"union": G, "mutual": tie_network(ds, view="mutual"), "directed": D}
+    C = coattendance_network(ds, max_event_size=max_event_size)
+    cohorts = cohort_of(ds)
+    strata = {p: cohorts.get(p, "") for p in G.nodes}
+    families = outreach.outreach_families(ds, inactive_days=inactive_days, G=G)
+    report = {
+        "summary": summary_metrics(ds),
+        "homophily": _homophily(G, views, attrs, strata, n_permutations, seed),
+        "formation": _formation(ds, G, cohorts, n_permutations, seed),
+        "brokerage": _brokerage(G, D, attrs),
+        "communities": _communities(G, C, seed),
+        "outreach": {"families": len(families), "top": families.head(25)},
+        "pipeline": {"funnel": {by or "all": pipeline.funnel_by(ds, by) for by in
+                                (None, "site", "cohort", "race_ethnicity", "income_band")},
+                     "time_to_seat": pipeline.time_to_seat(ds),
+                     "seats_by_body": pipeline.seats_by_body(ds),
+                     "sankey": [list(f) for f in pipeline.sankey_flows(ds)],
+                     "paths_to_seat": pipeline.paths_to_seat(ds, G)},
+        "home_visits": {"summary": home_visits.home_visit_summary(ds),
+                        "visited_then_enrolled": home_visits.visited_then_enrolled(ds)},
+        "settings": {"n_permutations": n_permutations, "seed": seed, "inactive_days": inactive_days,
+                     "co_attendance_max_event_size": max_event_size},
+    }
+    return _clean(report)

@@ -25,6 +25,7 @@ import hashlib
 import math
 import random
 import re
+from collections import deque
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -207,12 +208,15 @@ def select_nodes(G: nx.Graph, *, cap: int, part_nodes=None, part: str = "the who
     """Choose at most `cap` people to draw.
 
     With `ego`: everyone within `radius` steps of that person, nearest first (then most ties, then id).
-    Otherwise the people of the chosen part (`part_nodes`, default all), most ties first (then id) when
-    there are more than `cap`. The order is deterministic, so the same choice always draws the same people.
+    Otherwise the people of the chosen part (`part_nodes`, default all); when there are more than `cap`,
+    the neighbourhood of its best-connected person, grown outwards (breadth first, better-connected
+    neighbours first) and, once that runs out, from the next best-connected person not yet drawn. So the
+    picture is a connected stretch of the network rather than scattered hubs with few ties among them.
+    The order is deterministic, so the same choice always draws the same people.
 
-    >>> s = select_nodes(nx.star_graph(4), cap=3)
+    >>> s = select_nodes(nx.path_graph(6), cap=3)   # grows from 1 (most ties, lowest id): 1, 0, 2
     >>> s.nodes, s.total, s.capped
-    ([0, 1, 2], 5, True)
+    ([0, 1, 2], 6, True)
     """
     if cap < 1:
         raise ValueError("the explorer's cap (CIVICTIES_EXPLORER_MAX_NODES) must be at least 1")
@@ -221,11 +225,11 @@ def select_nodes(G: nx.Graph, *, cap: int, part_nodes=None, part: str = "the who
         dist = ego_distances(U, ego, radius)
         order = sorted(dist, key=lambda n: (dist[n], -U.degree(n), _key(n)))
         return Selection(nodes=order[:cap], total=len(order), part=part, cap=cap, ego=ego, radius=radius)
-    candidates = list(G) if part_nodes is None else [n for n in part_nodes if n in G]
-    if len(candidates) > cap:
-        candidates = sorted(candidates, key=lambda n: (-U.degree(n), _key(n)))[:cap]
-    return Selection(nodes=sorted(candidates, key=_key), total=len(G) if part_nodes is None else
-                     sum(1 for n in part_nodes if n in G), part=part, cap=cap)
+    candidates = list(G) if part_nodes is None else [n for n in dict.fromkeys(part_nodes) if n in G]
+    total = len(candidates)
+    if total > cap:
+        candidates = _grow(U, candidates, cap)
+    return Selection(nodes=sorted(candidates, key=_key), total=total, part=part, cap=cap)
 
 
 def layout_positions(G: nx.Graph, nodes=None, *, seed: int = 7, spacing: float = 40.0) -> dict:
@@ -519,6 +523,26 @@ def _page(payload: dict, *, legend, height: int, title: str) -> str:
     return env.get_template(_TEMPLATE).render(
         title=title, height=height, legend=[(str(label), color) for label, color in legend], vis_css=vis_css,
         vis_js=vis_js, app_js=_APP_JS, data_json=data_json, script_hashes=hashes)
+
+
+def _grow(U: nx.Graph, candidates: list, cap: int) -> list:
+    """Up to `cap` of `candidates`, grown breadth first from the best-connected (see select_nodes)."""
+    inside = set(candidates)
+    seeds = iter(sorted(candidates, key=lambda n: (-U.degree(n), _key(n))))
+    chosen: dict = {}
+    while len(chosen) < cap:
+        seed = next(s for s in seeds if s not in chosen)
+        chosen[seed] = None
+        queue = deque([seed])
+        while queue and len(chosen) < cap:
+            u = queue.popleft()
+            fresh = (v for v in U[u] if v in inside and v not in chosen)
+            for v in sorted(fresh, key=lambda n: (-U.degree(n), _key(n))):
+                chosen[v] = None
+                queue.append(v)
+                if len(chosen) >= cap:
+                    break
+    return list(chosen)
 
 
 def _component_layout(U: nx.Graph, members: list, *, seed: int, spacing: float) -> dict:

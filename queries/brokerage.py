@@ -168,7 +168,7 @@ def bridges(G) -> list:
     return sorted((tuple(_sorted_pair(u, v)) for u, v in nx.bridges(nx.Graph(G))), key=_pair_key)
 
 
-def local_bridges(G) -> list:
+def local_bridges(G, *, with_span: bool | None = None) -> list:
     """Ties that are the only short route between two circles: list of dicts.
 
     For an evaluator: a local bridge links two people who share no contacts; ``span`` is
@@ -177,6 +177,9 @@ def local_bridges(G) -> list:
     there would be no path at all.
 
     Returns ``[{"u", "v", "span", "is_bridge"}]`` sorted by span (None first), then by ids.
+    The span costs one shortest-path search per local bridge, so ``with_span=None`` (auto)
+    computes it only below ``CIVICTIES_IGRAPH_THRESHOLD`` people; without it ``span`` is None
+    for every tie and ``is_bridge`` still says which local bridges are full bridges.
 
     Reference: Granovetter (1973); Easley, D. & Kleinberg, J. (2010). Networks, Crowds,
     and Markets, ch. 3.
@@ -187,7 +190,16 @@ def local_bridges(G) -> list:
     _need_undirected(G, "local_bridges")
     H = nx.Graph(G)
     H.remove_edges_from(list(nx.selfloop_edges(H)))
+    if with_span is None:
+        with_span = H.number_of_nodes() < kernels.igraph_threshold()
     rows = []
+    if not with_span:
+        full = {_sorted_pair(u, v) for u, v in nx.bridges(H)}
+        for u, v in nx.local_bridges(H, with_span=False):
+            pair = _sorted_pair(u, v)
+            rows.append({"u": pair[0], "v": pair[1], "span": None, "is_bridge": pair in full})
+        rows.sort(key=lambda r: _pair_key((r["u"], r["v"])))
+        return rows
     for u, v, span in nx.local_bridges(H, with_span=True):
         u, v = _sorted_pair(u, v)
         infinite = span == float("inf")
@@ -196,21 +208,23 @@ def local_bridges(G) -> list:
     return rows
 
 
-def top_brokers(G, *, by=None, n=10, method="auto", k=None, seed=0) -> dict:
+def top_brokers(G, *, by=None, n=10, method="auto", k=None, seed=0, values: dict | None = None) -> dict:
     """The ``n`` people with the highest betweenness, overall or per group.
 
     For an evaluator: who the program's connectors are at each site (``by="site_id"``).
     Betweenness is measured on the whole network, so a parent who links two sites counts
     as a broker at her own site. Returns group -> ``[{"person_id", "betweenness"}]``,
     highest first (ties broken by person_id); with ``by=None`` the single group is
-    ``"all"``; people without the ``by`` attribute are grouped under None.
+    ``"all"``; people without the ``by`` attribute are grouped under None. ``values``:
+    betweenness already computed for ``G`` (saves computing it again on a large network).
 
     >>> top_brokers(nx.path_graph(["a", "b", "c"]), n=1)
     {'all': [{'person_id': 'b', 'betweenness': 1.0}]}
     """
     if not isinstance(n, int) or n < 1:
         raise QueryError(f"n must be a positive integer; got {n!r}")
-    values = kernels.betweenness(G, method=method, k=k, seed=seed).values
+    if values is None:
+        values = kernels.betweenness(G, method=method, k=k, seed=seed).values
     groups = defaultdict(list)
     for v, b in values.items():
         key = "all" if by is None else G.nodes[v].get(by)

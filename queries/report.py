@@ -22,6 +22,7 @@ from queries.summary import DEFAULT_ATTRIBUTES, summary_metrics
 __all__ = ["full_report", "cohort_of", "wave_pair", "REPORT_ATTRIBUTES"]
 
 REPORT_ATTRIBUTES = DEFAULT_ATTRIBUTES + ("primary_language", "site_id")
+COHORT_TEST_LIMIT = 100  # above this many cohorts, each cohort's test uses fewer permutations
 _WAVE_RANK = {"baseline": 0, "pre": 1, "mid": 2, "post": 3, "follow-up": 4, "followup": 4}
 
 
@@ -79,6 +80,9 @@ def _homophily(G: nx.Graph, views: dict[str, nx.Graph], attrs, strata, n_permuta
 def _formation(ds: Dataset, G: nx.Graph, cohorts: dict[str, str], n_permutations: int, seed: int) -> dict:
     pair = wave_pair(ds.ties["wave"])
     per_cohort = []
+    n_cohorts = len(set(cohorts.values()))
+    # hundreds of cohorts: 200 shuffles each keeps p-values to about 0.005 and the report within a minute
+    cohort_permutations = n_permutations if n_cohorts <= COHORT_TEST_LIMIT else min(n_permutations, 200)
     if pair is not None:
         before_all = tie_network(ds, waves=[pair[0]])
         after_all = tie_network(ds, waves=list(pair))
@@ -92,7 +96,7 @@ def _formation(ds: Dataset, G: nx.Graph, cohorts: dict[str, str], n_permutations
             after = after_all.edge_subgraph([e for e in after_all.edges(people)]).copy()
             for H in (before, after):
                 H.add_nodes_from((p, after_all.nodes[p]) for p in people)
-            change = formation.tie_change(before, after, n_permutations=n_permutations, seed=seed)
+            change = formation.tie_change(before, after, n_permutations=cohort_permutations, seed=seed)
             per_cohort.append({"cohort_id": cohort_id, "members": len(people), **change})
     snapshots = {}
     years = pd.to_datetime(ds.ties["observed_on"], errors="coerce").dt.year
@@ -105,11 +109,11 @@ def _formation(ds: Dataset, G: nx.Graph, cohorts: dict[str, str], n_permutations
         H.remove_edges_from(nx.selfloop_edges(H))
         snapshots[str(year)] = H
     growth = formation.growth(snapshots) if snapshots else pd.DataFrame()
-    return {"waves": list(pair) if pair else None, "by_cohort": per_cohort, "growth_by_year": growth}
+    return {"waves": list(pair) if pair else None, "by_cohort": per_cohort, "growth_by_year": growth,
+            "cohort_permutations": cohort_permutations}
 
 
-def _brokerage(G: nx.Graph, D: nx.DiGraph, attrs) -> dict:
-    between = brokerage.betweenness(G)
+def _brokerage(G: nx.Graph, D: nx.DiGraph, attrs, between) -> dict:
     roles = {}
     for attr in attrs[:2]:
         per_node = brokerage.gould_fernandez(D, attr)
@@ -124,7 +128,7 @@ def _brokerage(G: nx.Graph, D: nx.DiGraph, attrs) -> dict:
         roles[attr] = totals
     local = brokerage.local_bridges(G)
     return {"betweenness_method": between.detail or between.method,
-            "top_brokers_by_site": brokerage.top_brokers(G, by="site_id", n=5),
+            "top_brokers_by_site": brokerage.top_brokers(G, by="site_id", n=5, values=between.values),
             "gould_fernandez_by_group": roles,
             "bridges": len(brokerage.bridges(G)),
             "local_bridges": len(local)}
@@ -150,11 +154,12 @@ def full_report(ds: Dataset, *, attributes: tuple[str, ...] = (), n_permutations
     cohorts = cohort_of(ds)
     strata = {p: cohorts.get(p, "") for p in G.nodes}
     families = outreach.outreach_families(ds, inactive_days=inactive_days, G=G)
+    between = brokerage.betweenness(G)
     report = {
-        "summary": summary_metrics(ds),
+        "summary": summary_metrics(ds, graph=G, between=between),
         "homophily": _homophily(G, views, attrs, strata, n_permutations, seed),
         "formation": _formation(ds, G, cohorts, n_permutations, seed),
-        "brokerage": _brokerage(G, D, attrs),
+        "brokerage": _brokerage(G, D, attrs, between),
         "communities": _communities(G, C, seed),
         "outreach": {"families": len(families), "top": families.head(25)},
         "pipeline": {"funnel": {by or "all": pipeline.funnel_by(ds, by) for by in

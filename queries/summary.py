@@ -82,8 +82,8 @@ def funnel(ds: Dataset) -> dict:
             "appointed": int(seats["days"].notna().sum())}
 
 
-def _top_brokers(G: nx.Graph, n: int = 10) -> tuple[list[dict], str]:
-    result = betweenness(G, normalized=True)
+def _top_brokers(G: nx.Graph, result=None, n: int = 10) -> tuple[list[dict], str]:
+    result = result or betweenness(G, normalized=True)
     top = sorted(result.values.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
     return [{"person_id": p, "betweenness": round(float(b), 6)} for p, b in top], result.detail or result.method
 
@@ -93,9 +93,12 @@ def _wave_order(w: str):
 
 
 def summary_metrics(ds: Dataset, *, network: str = "ties", attributes: tuple[str, ...] = (),
-                    directed: bool = False) -> dict:
-    """The metrics contract (docs/metrics.md) computed on the tie network (or the co-attendance network)."""
-    G = coattendance_network(ds) if network == "co-attendance" else tie_network(ds)
+                    directed: bool = False, graph: nx.Graph | None = None, between=None) -> dict:
+    """The metrics contract (docs/metrics.md) computed on the tie network (or the co-attendance network).
+
+    `graph` and `between` (a betweenness MetricResult for it) pass in work already done by the caller.
+    """
+    G = graph if graph is not None else (coattendance_network(ds) if network == "co-attendance" else tie_network(ds))
     attrs = list(dict.fromkeys(DEFAULT_ATTRIBUTES + tuple(attributes)))
     ei_graph = tie_network(ds, view="directed") if directed and network != "co-attendance" else G
     by_wave = {}
@@ -108,7 +111,7 @@ def summary_metrics(ds: Dataset, *, network: str = "ties", attributes: tuple[str
                           "cross_class_tie_share": cross_tie_share(Gw, "income_band")}
     seats = days_to_seat(ds)
     days = [d for d in seats["days"] if d is not None and not (isinstance(d, float) and math.isnan(d))]
-    brokers, method = _top_brokers(G)
+    brokers, method = _top_brokers(G, between)
     unmatched = ds.ties.loc[ds.ties["to_person_id"].isna() & ds.ties["to_name"].notna(), "to_name"]
     return {
         "network": network,

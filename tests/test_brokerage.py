@@ -180,3 +180,16 @@ def test_top_brokers_per_site():
     assert list(top_brokers(G, n=1)) == ["all"]
     with pytest.raises(QueryError):
         top_brokers(G, n=0)
+
+
+def test_local_bridges_without_span_find_the_same_ties():
+    import networkx as nx
+    from queries.brokerage import local_bridges
+    G = nx.karate_club_graph()
+    G.add_edge(33, 99)  # a pendant: a full bridge
+    with_span = local_bridges(G, with_span=True)
+    without = local_bridges(G, with_span=False)
+    assert {(r["u"], r["v"]) for r in with_span} == {(r["u"], r["v"]) for r in without}
+    bridges = {(r["u"], r["v"]) for r in without if r["is_bridge"]}
+    assert bridges == {(r["u"], r["v"]) for r in with_span if r["is_bridge"]} == {(0, 11), (33, 99)}  # pendants
+    assert all(r["span"] is None for r in without)

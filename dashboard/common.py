@@ -69,6 +69,12 @@ def p_value(value) -> str:
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def p_phrase(value) -> str:
+    """'p < 0.001' or 'p = 0.012', for a sentence."""
+    text = p_value(value)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
 def store_caption() -> None:
     """One line saying which store the page's numbers come from."""
     try:

@@ -234,13 +234,19 @@ def generate_demo(parents: int = DEMO_PARENTS, seed: int = 7) -> dict[str, list[
     events, attendance = [], []
     kinds = ["forum", "summit", "civic_project", "workshop", "meeting"]
     ev_no = 0
-    grads_by_site: dict[str, list[int]] = {}
+    # graduates keep coming to forums and civic projects after graduating; that is where seats come from
+    grads_by_site: dict[str, list[tuple[date, int]]] = {}
     for p, (cid, status) in enrolled_in.items():
         if status == "graduated":
-            grads_by_site.setdefault(cohort_by_id[cid]["site_id"], []).append(p)
+            c = cohort_by_id[cid]
+            grads_by_site.setdefault(c["site_id"], []).append((date.fromisoformat(c["end_date"]), p))
+    for grads in grads_by_site.values():
+        grads.sort()
+    civic_after: set[int] = set()
     for si, s in enumerate(site_ids):
         site_people = by_site.get(si, [])
-        n_events = max(4, len(site_people) // 30)
+        n_events = max(12, len(site_people) // 15)
+        grads = grads_by_site.get(s, [])
         for _ in range(n_events):
             ev_no += 1
             kind = str(rng.choice(kinds, p=[0.35, 0.1, 0.25, 0.2, 0.1]))
@@ -248,14 +254,17 @@ def generate_demo(parents: int = DEMO_PARENTS, seed: int = 7) -> dict[str, list[
             eid = f"E{ev_no:05d}"
             events.append({"event_id": eid, "name": f"{sites[si]['name']} {kind.replace('_', ' ')} {when.year}",
                            "kind": kind, "date": _iso(when), "site_id": s})
-            grads = grads_by_site.get(s, [])
             size = int(min(len(site_people), rng.integers(8, 30)))
             chosen = set(rng.choice(site_people, size, replace=False).tolist()) if site_people else set()
-            if grads:
-                chosen |= set(rng.choice(grads, min(len(grads), int(rng.integers(3, 12))), replace=False).tolist())
+            eligible = [p for done, p in grads if done < when]
+            recent = eligible[-300:]  # the last few cohorts are the ones still showing up
+            if recent:
+                chosen |= set(rng.choice(recent, min(len(recent), int(rng.integers(3, 12))), replace=False).tolist())
+            graduated_before = set(eligible) if len(eligible) < 5000 else set(recent)
             for p in sorted(chosen):
-                is_grad = p in enrolled_in and enrolled_in[p][1] == "graduated"
-                role = "presenter" if is_grad and rng.random() < 0.2 else "attendee"
+                role = "presenter" if p in graduated_before and rng.random() < 0.2 else "attendee"
+                if p in graduated_before and (role == "presenter" or kind in ("forum", "summit", "civic_project")):
+                    civic_after.add(p)
                 attendance.append({"person_id": people[p]["person_id"], "event_id": eid, "role": role})
 
     # --- home visits (PTHV): teachers visit families at their site, some twice
@@ -279,14 +288,12 @@ def generate_demo(parents: int = DEMO_PARENTS, seed: int = 7) -> dict[str, list[
 
     # --- appointments: some graduates take seats, months to years after graduating
     appointments = []
-    presenters = {a["person_id"] for a in attendance if a["role"] == "presenter"}
     level_bodies = {b["body_id"]: b for b in bodies}
     for p, (cid, status) in sorted(enrolled_in.items()):
         if status != "graduated":
             continue
         c = cohort_by_id[cid]
-        presented = people[p]["person_id"] in presenters
-        if rng.random() < (0.28 if presented else 0.12):
+        if rng.random() < (0.3 if p in civic_after else 0.06):
             s = c["site_id"]
             options = [f"{s}-SC", f"{s}-SC", f"{s}-BOE", f"{s}-CYC", f"{s}-PKS", "CO-HHS",
                        f"{[x for x in sites if x['site_id'] == s][0]['state']}-ECC"]

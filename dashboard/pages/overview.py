@@ -64,7 +64,7 @@ else:
         if ei and ei.get("ei_before") is not None and ei.get("ei_after") is not None:
             st.markdown(f"- Mixing by {name} (E-I index, −1 all within groups, +1 all across): "
                         f"{ei['ei_before']:+.2f} → {ei['ei_after']:+.2f} "
-                        f"(p = {common.p_value(ei['p_value'])} against shuffled group labels)")
+                        f"({common.p_phrase(ei['p_value'])} against shuffled group labels)")
 
 left, right = st.columns(2)
 with left:

@@ -38,7 +38,8 @@ from queries.summary import summary_metrics
 __all__ = [
     "AUDIENCES", "ATTRIBUTES", "PERMUTATIONS", "get_store", "store_info", "min_count",
     "load_overview", "load_bridging", "load_mixing", "load_outreach", "record_contact", "load_pipeline",
-    "load_data_quality", "check_upload", "load_upload", "load_graph_file",
+    "load_data_quality", "check_upload", "load_upload", "load_graph_file", "data_key", "full_dataset",
+    "audience_dataset", "load_group_network",
 ]
 
 AUDIENCES = tuple(privacy.AUDIENCES)
@@ -107,21 +108,21 @@ def _version(store: Store) -> str:
     return "|".join(parts)
 
 
-def _key() -> tuple[str, str]:
+def data_key() -> tuple[str, str]:
     store = get_store()
     return store.uri, _version(store)
 
 
 @st.cache_resource(show_spinner="Reading the store…", max_entries=4)
-def _dataset(uri: str, version: str) -> Dataset:
+def full_dataset(uri: str, version: str) -> Dataset:
     """The full dataset (coordinator view). Shared, never mutated: loaders derive new frames from it."""
     return _open(uri).read()
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _audience_dataset(audience: str, uri: str, version: str) -> Dataset:
+def audience_dataset(audience: str, uri: str, version: str) -> Dataset:
     """The dataset an audience's analyses run on: full for coordinators, pseudonymized otherwise."""
-    ds = _dataset(uri, version)
+    ds = full_dataset(uri, version)
     if audience == "coordinator":
         return ds
     return privacy.for_audience(ds, "evaluator", salt=privacy.default_salt(uri))
@@ -167,12 +168,12 @@ def _none_if_nan(x):
 def load_overview(audience: str) -> dict:
     """Headline numbers, the pre -> post change, tie composition, funnel, isolated families."""
     _check(audience)
-    return _overview(audience, *_key())
+    return _overview(audience, *data_key())
 
 
 @st.cache_data(show_spinner="Computing the headline numbers…", max_entries=12)
 def _overview(audience: str, uri: str, version: str) -> dict:
-    ds = _audience_dataset(audience, uri, version)
+    ds = audience_dataset(audience, uri, version)
     m = summary_metrics(ds)
     people = ds.people
     parents = people[people["role"].fillna("parent") == "parent"]
@@ -256,13 +257,13 @@ def _since_last_cohort(ds: Dataset, audience: str) -> dict | None:
 def load_bridging(audience: str) -> dict:
     """Permutation tests per cohort and wave, the whole network per wave, and growth over time."""
     _check(audience)
-    return _bridging(audience, *_key())
+    return _bridging(audience, *data_key())
 
 
 @st.cache_data(show_spinner="Comparing ties with random mixing (permutation tests)…", max_entries=12)
 def _bridging(audience: str, uri: str, version: str) -> dict:
     # Tests run on the full data and are shaped afterwards: pseudonyms do not change the numbers.
-    ds = _dataset(uri, version)
+    ds = full_dataset(uri, version)
     waves = _waves(ds)
     graphs = {w: tie_network(ds, waves=[w]) for w in waves}
     rows = []
@@ -342,12 +343,12 @@ def load_mixing(audience: str, attr: str, wave: str | None = None) -> pd.DataFra
     _check(audience)
     if attr not in ATTRIBUTES:
         raise ValueError(f"unknown attribute {attr!r}; use one of {', '.join(ATTRIBUTES)}")
-    return _mixing(audience, attr, wave, *_key())
+    return _mixing(audience, attr, wave, *data_key())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _mixing(audience: str, attr: str, wave: str | None, uri: str, version: str) -> pd.DataFrame:
-    ds = _dataset(uri, version)
+    ds = full_dataset(uri, version)
     G = tie_network(ds, waves=None if wave is None else [wave])
     M = homophily.mixing_matrix(G, attr)
     if audience == "funder":
@@ -361,16 +362,16 @@ def load_outreach(audience: str) -> pd.DataFrame:
     """Families to reach: ranked with reasons and connectors (coordinator names, evaluator pseudonyms);
     for funders only the number of families per site and reason."""
     _check(audience)
-    return _outreach(audience, *_key())
+    return _outreach(audience, *data_key())
 
 
 @st.cache_data(show_spinner="Ranking families for outreach…", max_entries=12)
 def _outreach(audience: str, uri: str, version: str) -> pd.DataFrame:
     days = settings.get_int("CIVICTIES_OUTREACH_DAYS")
     if audience != "funder":
-        ds = _audience_dataset(audience, uri, version)
+        ds = audience_dataset(audience, uri, version)
         return _readable(outreach.outreach_families(ds, inactive_days=days), ds)
-    table = outreach.outreach_families(_dataset(uri, version), inactive_days=days)
+    table = outreach.outreach_families(full_dataset(uri, version), inactive_days=days)
     rows = [{"site_id": site, "reason": reason} for site, reasons in zip(table["site_id"], table["reasons"])
             for reason in reasons]
     counts = (pd.DataFrame(rows, columns=["site_id", "reason"]).groupby(["site_id", "reason"]).size()
@@ -409,12 +410,12 @@ def load_pipeline(audience: str, by: str = "site") -> dict:
     _check(audience)
     if by not in PIPELINE_BY:
         raise ValueError(f"unknown grouping {by!r}; use one of {', '.join(PIPELINE_BY)}")
-    return _pipeline(audience, by, *_key())
+    return _pipeline(audience, by, *data_key())
 
 
 @st.cache_data(show_spinner="Following graduates to their seats…", max_entries=24)
 def _pipeline(audience: str, by: str, uri: str, version: str) -> dict:
-    ds = _dataset(uri, version)
+    ds = full_dataset(uri, version)
     k = min_count()
     flows = [(s, t, int(c)) for s, t, c in pipeline.sankey_flows(ds)]
     funnel = pipeline.funnel_by(ds, by)
@@ -457,13 +458,13 @@ def _funder_funnel(funnel: pd.DataFrame, k: int) -> pd.DataFrame:
 def load_data_quality(audience: str) -> dict:
     """Rows per table, share of missing values per column, unmatched names count."""
     _check(audience)
-    return _quality(audience, *_key())
+    return _quality(audience, *data_key())
 
 
 @st.cache_data(show_spinner=False, max_entries=12)
 def _quality(audience: str, uri: str, version: str) -> dict:
     from graph.model import TABLES
-    ds = _dataset(uri, version)
+    ds = full_dataset(uri, version)
     rows, missing = [], []
     for name, spec in TABLES.items():
         df = ds.tables[name]
@@ -518,12 +519,28 @@ def load_graph_file(audience: str, fmt: str) -> bytes:
         raise PermissionError("funders see aggregates only; the network file holds one node per person")
     if fmt not in GRAPH_FORMATS:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(GRAPH_FORMATS)}")
-    return _graph_file(audience, fmt, *_key())
+    return _graph_file(audience, fmt, *data_key())
 
 
 @st.cache_data(show_spinner="Writing the network file…", max_entries=8)
 def _graph_file(audience: str, fmt: str, uri: str, version: str) -> bytes:
-    G = tie_network(_audience_dataset(audience, uri, version))
+    G = tie_network(audience_dataset(audience, uri, version))
     writer = export.to_graphml if fmt == "GraphML" else export.to_gexf
     with tempfile.TemporaryDirectory() as folder:
         return writer(G, Path(folder) / f"civicties.{GRAPH_FORMATS[fmt][0]}").read_bytes()
+
+
+@st.cache_data(show_spinner="Counting ties between groups…", max_entries=32)
+def _group_network(attr: str, waves: tuple, view: str, height: int, uri: str, version: str) -> tuple[str, dict]:
+    from dashboard import network_view as nv
+    G = nv.build_network(full_dataset(uri, version), view=view, waves=waves)
+    agg = nv.aggregate_network(G, attr, min_count=min_count())
+    return nv.render_aggregate_html(agg, height=height), {"hidden_links": agg.hidden_links, "groups": len(agg.graph)}
+
+
+def load_group_network(attr: str, waves: tuple, view: str, height: int) -> tuple[str, dict]:
+    """The funder's network picture: groups (by `attr`) and the ties between them, counts suppressed.
+
+    Built from the full data, but only group counts below the threshold-suppressed leave this function.
+    """
+    return _group_network(attr, waves, view, height, *data_key())

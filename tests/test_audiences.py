@@ -142,7 +142,7 @@ def test_unknown_audience_is_refused(store_uri, screens):
 def test_funder_sankey_hides_no_lone_flow(store_uri, screens):
     from dashboard import data
     from queries.pipeline import sankey_flows
-    full = sankey_flows(data._dataset(*data._key()))
+    full = sankey_flows(data.full_dataset(*data.data_key()))
     shown = set(data.load_pipeline("funder")["flows"])
     for source in {s for s, _, _ in full}:
         hidden = [(s, t, c) for s, t, c in full if s == source and (s, t, c) not in shown and c]

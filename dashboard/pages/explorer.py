@@ -27,13 +27,13 @@ PARTS = ("Everyone (filtered)", "One cohort", "One community")
 
 def _dataset(audience: str):
     """The dataset this audience's analyses run on (names only for coordinators)."""
-    uri, version = data._key()
-    return data._audience_dataset(audience, uri, version)
+    uri, version = data.data_key()
+    return data.audience_dataset(audience, uri, version)
 
 
 @st.cache_resource(show_spinner="Building the network…", max_entries=4)  # a 100,000-parent graph is large
 def _network(audience: str, uri: str, version: str, filters: tuple):
-    ds = data._audience_dataset(audience, uri, version)
+    ds = data.audience_dataset(audience, uri, version)
     return nv.build_network(ds, **dict(filters))
 
 
@@ -50,14 +50,6 @@ def _communities(audience: str, uri: str, version: str, filters: tuple) -> dict:
 @st.cache_resource(show_spinner="Laying out the network…", max_entries=64)
 def _positions(audience: str, uri: str, version: str, filters: tuple, nodes: tuple) -> dict:
     return nv.layout_positions(_network(audience, uri, version, filters), nodes)
-
-
-@st.cache_data(show_spinner="Counting ties between groups…", max_entries=32)
-def _aggregate_html(uri: str, version: str, attr: str, waves: tuple, view: str) -> tuple[str, dict]:
-    # Built from the full data, but only group counts (suppressed below the threshold) leave this function.
-    G = nv.build_network(data._dataset(uri, version), view=view, waves=waves)
-    agg = nv.aggregate_network(G, attr, min_count=data.min_count())
-    return nv.render_aggregate_html(agg, height=HEIGHT), {"hidden_links": agg.hidden_links, "groups": len(agg.graph)}
 
 
 def _embed(html: str) -> None:
@@ -78,7 +70,7 @@ audience = common.audience()
 st.title("Network explorer")
 common.store_caption()
 ds = common.load(_dataset, audience)
-uri, version = common.load(data._key)
+uri, version = common.load(data.data_key)
 
 if audience == "funder":
     st.info("Funders see groups, not people: each circle is a group of participants and each line the ties "
@@ -89,7 +81,7 @@ if audience == "funder":
     view = right.selectbox("Ties", VIEWS, format_func=lambda v: {"union": "either named the other",
                                                                 "mutual": "both named each other",
                                                                 "directed": "who named whom"}[v])
-    html, facts = common.load(_aggregate_html, uri, version, attr, waves, view)
+    html, facts = common.load(data.load_group_network, attr, waves, view, HEIGHT)
     _embed(html)
     k = data.min_count()
     st.caption(f"{facts['groups']} groups. Group sizes under {k} read '<{k}'; "

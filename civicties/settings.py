@@ -28,8 +28,11 @@ SETTINGS = {s.name: s for s in [
     Setting("CIVICTIES_MIN_COUNT", "10", "Funder views show any count from 1 to this minus one as '<N'."),
     Setting("CIVICTIES_EXPLORER_MAX_NODES", "1500", "Most nodes the network explorer sends to the browser."),
     Setting("CIVICTIES_OUTREACH_DAYS", "180", "Outreach flags families with no attendance or visit in this many days."),
-    Setting("CIVICTIES_IGRAPH_THRESHOLD", "2000", "Above this many nodes, heavy kernels run in igraph."),
-    Setting("CIVICTIES_SAMPLE_THRESHOLD", "50000", "Above this many nodes, betweenness is estimated from sampled pivots."),
+    Setting("CIVICTIES_IGRAPH_THRESHOLD", "2000", "Networks with at least this many people use python-igraph for "
+            "betweenness, closeness, constraint, k-core and community detection."),
+    Setting("CIVICTIES_SAMPLE_THRESHOLD", "50000", "Networks with at least this many people get betweenness "
+            "estimated from sampled source people (pivots) instead of computed exactly."),
+    Setting("CIVICTIES_SAMPLE_PIVOTS", "500", "Number of pivots for sampled betweenness."),
     Setting("CIVICTIES_DEMO_PARENTS", "600", "Parents in the demo network loaded on the dashboard's first run."),
     Setting("CIVICTIES_PSEUDONYM_SALT", None, "Secret behind evaluators' pseudonymous ids. Default: a random "
             "secret kept in CIVICTIES_DATA_DIR/pseudonym.key (made on first use, never committed)."),

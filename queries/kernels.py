@@ -35,20 +35,19 @@ looks at) is the stable part; treat the long tail of people near zero as ties.
 from __future__ import annotations
 
 import math
-import os
 import random
 from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
 
+from civicties import settings
 from queries.errors import QueryError
 
 __all__ = [
     "IGRAPH_THRESHOLD",
     "SAMPLE_THRESHOLD",
     "SAMPLE_PIVOTS",
-    "SETTINGS",
     "MetricResult",
     "igraph_threshold",
     "sample_threshold",
@@ -67,24 +66,6 @@ __all__ = [
 IGRAPH_THRESHOLD = 2_000
 SAMPLE_THRESHOLD = 50_000
 SAMPLE_PIVOTS = 500
-
-#: Each setting once: environment name -> (default, help).
-SETTINGS = {
-    "CIVICTIES_IGRAPH_THRESHOLD": (
-        IGRAPH_THRESHOLD,
-        "Networks with at least this many people use python-igraph for betweenness, "
-        "closeness, constraint, k-core and community detection.",
-    ),
-    "CIVICTIES_SAMPLE_THRESHOLD": (
-        SAMPLE_THRESHOLD,
-        "Networks with at least this many people get betweenness estimated from "
-        "sampled source people (pivots) instead of computed exactly.",
-    ),
-    "CIVICTIES_SAMPLE_PIVOTS": (
-        SAMPLE_PIVOTS,
-        "Number of pivots for sampled betweenness when no k is given.",
-    ),
-}
 
 _METHODS = ("auto", "exact", "networkx", "igraph", "sampled")
 
@@ -370,10 +351,9 @@ def communities(G, *, seed=0, weight="weight", method="auto", resolution=1.0) ->
 
 
 def _int_setting(name: str) -> int:
-    default, _help = SETTINGS[name]
-    raw = os.environ.get(name)
+    raw = settings.get(name)  # declared once, with its help, in civicties/settings.py
     if raw is None or raw.strip() == "":
-        return default
+        raw = settings.SETTINGS[name].default
     try:
         value = int(raw.replace("_", "").replace(",", ""))
     except ValueError:

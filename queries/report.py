@@ -92,10 +92,10 @@ def _formation(ds: Dataset, G: nx.Graph, cohorts: dict[str, str], n_permutations
         for cohort_id in sorted(members):
             people = set(members[cohort_id])
             # the cohort's ties: every tie with at least one member at either end
-            before = before_all.edge_subgraph([e for e in before_all.edges(people)]).copy()
-            after = after_all.edge_subgraph([e for e in after_all.edges(people)]).copy()
+            before, after = nx.Graph(before_all.edges(people)), nx.Graph(after_all.edges(people))
             for H in (before, after):
-                H.add_nodes_from((p, after_all.nodes[p]) for p in people)
+                H.add_nodes_from(people)
+                H.add_nodes_from((p, after_all.nodes[p]) for p in list(H))  # attributes, shared not copied
             change = formation.tie_change(before, after, n_permutations=cohort_permutations, seed=seed)
             per_cohort.append({"cohort_id": cohort_id, "members": len(people), **change})
     snapshots = {}

@@ -277,3 +277,17 @@ def test_network_views_union_and_mutual():
     assert "z" in union and "z" in mutual and union.nodes["z"]["race"] == "x"
     with pytest.raises(QueryError):
         network_views(nx.Graph())
+
+
+def test_assortativity_matches_networkx_reference():
+    import random
+
+    import networkx as nx
+    from queries.homophily import assortativity
+    G = nx.gnm_random_graph(300, 900, seed=4)
+    rnd = random.Random(4)
+    nx.set_node_attributes(G, {n: rnd.choice("abc") for n in G if n % 7}, "g")  # every 7th person unlabelled
+    H = G.subgraph([n for n in G if n % 7])
+    assert assortativity(G, "g") == pytest.approx(nx.attribute_assortativity_coefficient(H, "g"), abs=1e-12)
+    K = nx.karate_club_graph()
+    assert assortativity(K, "club") == pytest.approx(nx.attribute_assortativity_coefficient(K, "club"), abs=1e-12)

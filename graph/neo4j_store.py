@@ -8,7 +8,12 @@ Same interface as the SQLite store (graph/store.py). How it keeps its promises:
 * All or nothing: `write()` runs every batch of a package (`UNWIND $rows ... MERGE ...`) inside ONE managed
   write transaction (`session.execute_write(fn)`). When the driver retries (a transient error, a lost
   connection), it re-runs the whole function; MERGE on the ids means a retry never duplicates anything.
-  A relationship whose end node is missing aborts the whole package (nothing is written).
+  A relationship whose end node is missing aborts the whole package (nothing is written). One transaction
+  holds the whole package in the server's memory, about 4 GiB per million rows (docs/performance.md): a
+  server without enough is a clear StoreError, not retried.
+* Fast loads: batches are pipelined (the next is sent before the answer to the previous one is read), people
+  get their role label in the same statement as their properties, and the per-row lookup for relationships
+  that moved is skipped for relationship types the store does not hold yet (a first load).
 * Safe Cypher: every query is a module-level constant built at import from the model's labels and
   relationship types (graph/model.py); every value travels as a parameter (tests/test_cypher_safety.py).
 * Reads: the whole dataset in one read transaction, one query per node label and per relationship type.
@@ -38,7 +43,7 @@ DEFAULT_USER = "neo4j"
 DEFAULT_PASSWORD = "civicties-dev"
 DEFAULT_DATABASE = "neo4j"
 
-BATCH_SIZE = 5000                   # rows per UNWIND
+BATCH_SIZE = 5000                   # rows per UNWIND (bench/bench_neo4j_load.py, docs/performance.md)
 CONNECTION_TIMEOUT_S = 5.0          # TCP connect + Bolt handshake
 ACQUISITION_TIMEOUT_S = 15.0        # waiting for a pooled connection (includes connecting)
 MAX_RETRY_TIME_S = 10.0             # total time execute_read/execute_write keep retrying
@@ -85,17 +90,22 @@ def _cypher_role_labels() -> str:
     return ":".join(_ident(ROLE_LABELS[role]) for role in ROLES)           # Parent:Child:Teacher:Staff:Official
 
 
-def _cypher_clear_roles() -> str:
-    return (f"UNWIND $ids AS id "
-            f"MATCH (n:{_ident('Person')} {{id: id}}) "
-            f"REMOVE n:{_cypher_role_labels()}")
-
-
-def _cypher_set_role(role_label: str) -> str:
-    return (f"UNWIND $ids AS id "
-            f"MATCH (n:{_ident('Person')} {{id: id}}) "
+def _cypher_merge_people(role_label: str) -> str:
+    # People of one role: properties and role label in one pass (the label is kept in step with `role`).
+    return (f"UNWIND $rows AS row "
+            f"MERGE (n:{_ident('Person')} {{id: row.id}}) "
+            f"SET n = row "
             f"REMOVE n:{_cypher_role_labels()} "
-            f"SET n:{_ident(role_label)}")
+            f"SET n:{_ident(role_label)} "
+            f"RETURN count(n) AS written")
+
+
+def _cypher_merge_people_without_role() -> str:
+    return (f"UNWIND $rows AS row "
+            f"MERGE (n:{_ident('Person')} {{id: row.id}}) "
+            f"SET n = row "
+            f"REMOVE n:{_cypher_role_labels()} "
+            f"RETURN count(n) AS written")
 
 
 def _cypher_drop_moved_rels(rel: str, src: str, dst: str) -> str:
@@ -153,8 +163,8 @@ SCHEMA_QUERIES = (tuple(_cypher_node_constraint(label) for label in NODE_LABELS)
                   + tuple(_cypher_rel_index(rel) for rel in REL_TYPES))
 AWAIT_INDEXES = "CALL db.awaitIndexes($seconds)"
 MERGE_NODES = {label: _cypher_merge_nodes(label) for label in NODE_LABELS}
-CLEAR_ROLES = _cypher_clear_roles()
-SET_ROLE = {role: _cypher_set_role(ROLE_LABELS[role]) for role in ROLES}
+MERGE_PEOPLE = {role: _cypher_merge_people(ROLE_LABELS[role]) for role in ROLES}
+MERGE_PEOPLE_WITHOUT_ROLE = _cypher_merge_people_without_role()
 DROP_MOVED_RELS = {shape: _cypher_drop_moved_rels(*shape) for shape in _REL_SHAPES}
 MERGE_RELS = {shape: _cypher_merge_rels(*shape) for shape in _REL_SHAPES}
 MISSING_ENDS = {shape: _cypher_missing_ends(shape[1], shape[2]) for shape in _REL_SHAPES}
@@ -282,6 +292,8 @@ class Neo4jStore(Store):
                              f"{'; nothing was written' if access == 'write' else ''}. Is the server running? "
                              f"(scripts/neo4j start, or check NEO4J_URI) [{type(e).__name__}: {e}]") from e
         except nx.Neo4jError as e:
+            if e.code and "MemoryPoolOutOfMemoryError" in e.code and access == "write":     # at commit
+                raise StoreError(self._too_big_message(e)) from e
             if e.code and "Database.DatabaseNotFound" in e.code:
                 raise StoreError(f"Neo4j at {self.uri} has no database {self.database!r}: check NEO4J_DATABASE"
                                  ) from e
@@ -334,24 +346,60 @@ class Neo4jStore(Store):
         return {"nodes": sum(len(v) for v in nodes.values()), "relationships": sum(len(v) for v in rels.values())}
 
     def _write_tx(self, tx, nodes: dict[str, list[dict]], rels: dict[tuple[str, str, str], list[dict]]) -> None:
-        """The whole package, batch by batch, in the one transaction `tx` (re-run whole on retry)."""
+        """The whole package, batch by batch, in the one transaction `tx` (re-run whole on retry).
+
+        Batches are pipelined: a batch is sent before the answer to the previous one is read (the driver reads
+        answers in order), so the client prepares batch n+1 while the server works on batch n. Every answer is
+        checked before the function returns, i.e. before the commit."""
+        from neo4j.exceptions import TransientError
+        try:
+            self._write_batches(tx, nodes, rels)
+        except TransientError as e:
+            if e.code and "MemoryPoolOutOfMemoryError" in e.code:     # retrying the same package cannot help
+                raise StoreError(self._too_big_message(e)) from e
+            raise
+
+    def _write_batches(self, tx, nodes, rels) -> None:
+        # Relationship types the store holds before this package. Where it holds none, no relationship can have
+        # moved, so DROP_MOVED_RELS (a lookup per row) is skipped: the first load of a type only MERGEs.
+        present = _counts(tx)
         for label, rows in nodes.items():
+            if label == "Person":
+                by_role: dict[str | None, list[dict]] = {}
+                for r in rows:
+                    by_role.setdefault(r.get("role") if r.get("role") in ROLES else None, []).append(r)
+                for role, group in by_role.items():
+                    for batch in _batches(group, self.batch_size):
+                        if role is None:
+                            tx.run(MERGE_PEOPLE_WITHOUT_ROLE, rows=batch)
+                        else:
+                            tx.run(MERGE_PEOPLE[role], rows=batch)
+                continue
             for batch in _batches(rows, self.batch_size):
-                tx.run(MERGE_NODES[label], rows=batch).consume()
-        people = nodes.get("Person", [])
-        for role in ROLES:
-            ids = [r["id"] for r in people if r.get("role") == role]
-            for batch in _batches(ids, self.batch_size):
-                tx.run(SET_ROLE[role], ids=batch).consume()
-        others = [r["id"] for r in people if r.get("role") not in ROLES]
-        for batch in _batches(others, self.batch_size):
-            tx.run(CLEAR_ROLES, ids=batch).consume()
+                tx.run(MERGE_NODES[label], rows=batch)
+        unchecked = []              # relationship batches whose answer (rows written) is still to be read
         for shape, rows in rels.items():
             for batch in _batches(rows, self.batch_size):
-                tx.run(DROP_MOVED_RELS[shape], rows=batch).consume()
-                written = tx.run(MERGE_RELS[shape], rows=batch).single()["written"]
-                if written != len(batch):
-                    raise StoreError(self._missing_message(tx, shape, batch, written))
+                if present.get(shape[0]):
+                    tx.run(DROP_MOVED_RELS[shape], rows=batch)
+                unchecked.append((tx.run(MERGE_RELS[shape], rows=batch), shape, batch))
+                if len(unchecked) > 1:                  # the previous answer has arrived by now
+                    self._check_written(tx, *unchecked.pop(0))
+        for item in unchecked:
+            self._check_written(tx, *item)
+
+    def _check_written(self, tx, result, shape, batch) -> None:
+        written = result.single()["written"]
+        if written != len(batch):
+            raise StoreError(self._missing_message(tx, shape, batch, written))
+
+    def _too_big_message(self, e) -> str:
+        return (f"Neo4j at {self.uri} ran out of transaction memory while writing a package; the transaction was "
+                f"rolled back, nothing was written. A package is written in one transaction (all or nothing), "
+                f"which needs about 4 GiB of transaction memory per million rows (by default Neo4j lets transactions "
+                f"use 70% of its heap): give the server a larger heap (scripts/neo4j: NEO4J_HEAP=8g for 1.4 million "
+                f"rows; a Neo4j server: server.memory.heap.max_size, dbms.memory.transaction.total.max). "
+                f"[{e.code}: {e.message}]")
 
     def _missing_message(self, tx, shape, batch, written) -> str:
         rel, src, dst = shape

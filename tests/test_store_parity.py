@@ -27,7 +27,6 @@ from civicties.cli import main as cli_main
 from graph.errors import StoreError
 from graph.model import EdgeRecord, to_graph_records
 from graph.neo4j_store import Neo4jStore
-from graph.store import SQLiteStore
 from ingest.load import check_package
 
 if str(Path(__file__).parent) not in sys.path:       # --import-mode=importlib: tests/ is not on sys.path
@@ -42,7 +41,7 @@ METRIC_VARIANTS = {
     "co-attendance": ["--network", "co-attendance"],
     "directed": ["--directed"],
     "primary_language": ["--attribute", "primary_language"],
-    "directed+language": ["--directed", "--attribute", "primary_language", "--attribute", "neighborhood"],
+    "directed+attributes": ["--directed", "--attribute", "primary_language", "--attribute", "neighborhood"],
 }
 
 

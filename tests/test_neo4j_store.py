@@ -25,7 +25,7 @@ from ingest.load import check_package, load_package
 
 if str(Path(__file__).parent) not in sys.path:       # --import-mode=importlib: tests/ is not on sys.path
     sys.path.insert(0, str(Path(__file__).parent))
-from neo4j_fixtures import (START_HINT, admin_driver, drop_civicties_schema, neo4j_server,  # noqa: F401
+from neo4j_fixtures import (START_HINT, admin_driver, drop_civicties_schema, in_ci, neo4j_server,  # noqa: F401
                             neo4j_store)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -401,11 +401,72 @@ def _script_manages(settings) -> bool:
     return out.returncode == 0 and f":{port}" in out.stdout
 
 
+def _require_script_managed(settings) -> None:
+    if not _script_manages(settings):
+        message = "the test server is not the one scripts/neo4j runs; not killing it"
+        if in_ci():
+            pytest.fail(message + " (in CI, scripts/test starts it with scripts/neo4j)")
+        pytest.skip(message)
+
+
+def _kill_and_restart(settings) -> dict:
+    env = dict(os.environ, NEO4J_PASSWORD=settings["password"], NEO4J_PORT=str(urlsplit(settings["uri"]).port or 7687))
+    subprocess.run([str(ROOT / "scripts" / "neo4j"), "kill"], env=env, check=True, timeout=60,
+                   stdout=subprocess.DEVNULL)
+    return env
+
+
+def test_crash_in_the_middle_of_a_large_load_leaves_all_or_nothing(neo4j_store, neo4j_server, tiny_dir, tmp_path):
+    """kill -9 the server while a large package is being written, restart it: the store holds either the
+    whole package or none of it (here: the tiny package loaded before, and nothing of the large one)."""
+    _require_script_managed(neo4j_server)
+    from ingest.demo import write_demo
+    load_package(tiny_dir, neo4j_store)
+    before = neo4j_store.read_rows()
+    big = tmp_path / "big"
+    write_demo(big, parents=4000, seed=3)
+    records = _records(big)
+    writing, outcome = threading.Event(), {}
+    real_write = neo4j_store.write
+
+    def write_and_signal(recs):
+        writing.set()
+        return real_write(recs)
+
+    def load():
+        try:
+            outcome["written"] = write_and_signal(records)
+        except BaseException as e:  # noqa: BLE001 - the error is the point: the server died under it
+            outcome["error"] = e
+
+    worker = threading.Thread(target=load, daemon=True)
+    worker.start()
+    assert writing.wait(60)
+    time.sleep(1.0)  # well inside a write of ~50,000 rows (several seconds here)
+    env = _kill_and_restart(neo4j_server)
+    worker.join(120)
+    assert not worker.is_alive()
+    subprocess.run([str(ROOT / "scripts" / "neo4j"), "start"], env=env, check=True, timeout=300,
+                   stdout=subprocess.DEVNULL)
+    after = neo4j_store.read_rows()
+    full = SQLiteStore(tmp_path / "expected.sqlite")
+    full.write(_records(tiny_dir))
+    full.write(records)
+    print("crash test outcome:", "killed mid-transaction" if "error" in outcome else "commit beat the kill")
+    if "error" in outcome:   # the usual case: the transaction never committed
+        assert isinstance(outcome["error"], StoreError), outcome["error"]
+        assert after == before, "a crash mid-load left part of the package behind"
+    else:                    # the commit beat the kill: then all of it must be there
+        assert after == full.read_rows()
+    # and the store carries on: the same package then loads whole
+    neo4j_store.write(records)
+    assert neo4j_store.read_rows() == full.read_rows()
+
+
 def test_committed_package_survives_a_crash(neo4j_store, neo4j_server, tiny_dir):
     """kill -9 the server (scripts/neo4j kill), start it again: every committed package is there, and the same
     store object carries on. Runs only against the server scripts/neo4j manages."""
-    if not _script_manages(neo4j_server):
-        pytest.skip("the test server is not the one scripts/neo4j runs; not killing it")
+    _require_script_managed(neo4j_server)
     load_package(tiny_dir, neo4j_store)
     expected = neo4j_store.read_rows()
     script = str(ROOT / "scripts" / "neo4j")

@@ -456,23 +456,31 @@ def _prepare(labels, graphs, strata):
 def _label_permutations(codes, strata_codes, n_permutations, rng, m):
     """Yield batches (rows = permutations) of group codes shuffled within strata.
 
-    Sorting ``stratum + U(0,1)`` per row gives, inside each (contiguous) stratum block,
-    a uniformly random order of that block's positions -- one vectorised argsort for all
-    strata at once.
+    People are sorted by stratum, so each stratum is a contiguous block. Large blocks are
+    shuffled in place with ``rng.permuted`` (linear time); all the small blocks together
+    by sorting ``stratum + U(0,1)`` per row, which orders each small block at random.
     """
     n = len(codes)
     batch = max(1, min(n_permutations, int(4_000_000 // max(n, m, 1))))
     done = 0
-    single = strata_codes.size == 0 or np.all(strata_codes == strata_codes[0])
+    starts = np.r_[0, np.flatnonzero(np.diff(strata_codes)) + 1] if n else np.zeros(0, dtype=np.int64)
+    ends = np.r_[starts[1:], n] if n else starts
+    large = [(a, b) for a, b in zip(starts, ends) if b - a >= _LARGE_STRATUM]
+    small = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends) if b - a < _LARGE_STRATUM] or
+                           [np.zeros(0, dtype=np.int64)])
     while done < n_permutations:
         b = min(batch, n_permutations - done)
-        if single:
-            yield rng.permuted(np.broadcast_to(codes, (b, n)), axis=1)
-        else:
-            keys = strata_codes[None, :] + rng.random((b, n))
-            # keys never tie (continuous noise), so the faster unstable sort gives the same order
-            yield codes[np.argsort(keys, axis=1)]
+        out = np.empty((b, n), dtype=codes.dtype)
+        for a, e in large:
+            out[:, a:e] = rng.permuted(np.broadcast_to(codes[a:e], (b, e - a)), axis=1)
+        if len(small):
+            keys = strata_codes[small][None, :] + rng.random((b, len(small)))
+            out[:, small] = codes[small][np.argsort(keys, axis=1)]
+        yield out
         done += b
+
+
+_LARGE_STRATUM = 256  # blocks at least this big are shuffled with rng.permuted, the rest by one sort
 
 
 def _ei_from_codes(code_rows, u_idx, v_idx):

@@ -291,3 +291,19 @@ def test_assortativity_matches_networkx_reference():
     assert assortativity(G, "g") == pytest.approx(nx.attribute_assortativity_coefficient(H, "g"), abs=1e-12)
     K = nx.karate_club_graph()
     assert assortativity(K, "club") == pytest.approx(nx.attribute_assortativity_coefficient(K, "club"), abs=1e-12)
+
+
+def test_shuffles_keep_each_stratum_composition_large_and_small_blocks():
+    import numpy as np
+    from queries.homophily import _LARGE_STRATUM, _label_permutations
+    rng = np.random.default_rng(1)
+    sizes = [3, _LARGE_STRATUM + 40, 5, 1]  # small, large, small, single blocks
+    strata = np.repeat(np.arange(len(sizes)), sizes)
+    codes = rng.integers(0, 4, strata.size).astype(np.int32)
+    rows = np.vstack(list(_label_permutations(codes, strata, 50, np.random.default_rng(2), 10)))
+    assert rows.shape == (50, strata.size)
+    for s in range(len(sizes)):
+        block = strata == s
+        assert all(sorted(r[block]) == sorted(codes[block]) for r in rows)
+    large = strata == 1
+    assert len({tuple(r[large]) for r in rows}) > 40  # the large block really is shuffled

@@ -38,3 +38,15 @@ def demo_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("demo")
     write_demo(out, parents=300, seed=11)
     return out
+
+
+@pytest.fixture(scope="module")
+def app_store_uri(tmp_path_factory):
+    """A fresh SQLite store for one dashboard test module; the app loads a small demo into it on first run."""
+    uri = f"sqlite:///{tmp_path_factory.mktemp('app') / 'store.sqlite'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CIVICTIES_STORE", uri)
+        mp.setenv("CIVICTIES_DEMO_PARENTS", "150")
+        mp.setenv("CIVICTIES_PSEUDONYM_SALT", "test-salt")
+        mp.setenv("CIVICTIES_MIN_COUNT", "10")
+        yield uri

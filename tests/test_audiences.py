@@ -15,14 +15,8 @@ PAGES = ("overview", "bridging", "explorer", "outreach", "pipeline", "data")
 
 
 @pytest.fixture(scope="module")
-def store_uri(tmp_path_factory):
-    uri = f"sqlite:///{tmp_path_factory.mktemp('audiences') / 'store.sqlite'}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CIVICTIES_STORE", uri)
-        mp.setenv("CIVICTIES_DEMO_PARENTS", "150")
-        mp.setenv("CIVICTIES_PSEUDONYM_SALT", "test-salt")
-        mp.setenv("CIVICTIES_MIN_COUNT", "10")
-        yield uri
+def store_uri(app_store_uri):
+    return app_store_uri
 
 
 @pytest.fixture(scope="module")

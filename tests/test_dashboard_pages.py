@@ -15,14 +15,8 @@ TINY = Path(__file__).parent / "data" / "tiny"
 
 
 @pytest.fixture(scope="module")
-def store_uri(tmp_path_factory):
-    """A fresh SQLite store for the module; the app loads a small demo into it on its first run."""
-    uri = f"sqlite:///{tmp_path_factory.mktemp('dashboard') / 'store.sqlite'}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CIVICTIES_STORE", uri)
-        mp.setenv("CIVICTIES_DEMO_PARENTS", "150")
-        mp.setenv("CIVICTIES_PSEUDONYM_SALT", "test-salt")
-        yield uri
+def store_uri(app_store_uri):
+    return app_store_uri
 
 
 def open_page(page: str, audience: str) -> AppTest:

@@ -62,7 +62,8 @@ def _clean(obj):
     return obj
 
 
-def _homophily(G: nx.Graph, views: dict[str, nx.Graph], attrs, strata, n_permutations: int, seed: int) -> dict:
+def _homophily(G: nx.Graph, views: dict[str, nx.Graph], attrs, strata, n_permutations: int, seed: int,
+               tied: nx.Graph) -> dict:
     out = {}
     for attr in attrs:
         entry = {"by_view": {name: homophily.ei_index(H, attr) for name, H in views.items()},
@@ -71,7 +72,7 @@ def _homophily(G: nx.Graph, views: dict[str, nx.Graph], attrs, strata, n_permuta
                  "assortativity": homophily.assortativity(G, attr),
                  "coleman": homophily.coleman_homophily(G, attr),
                  "mixing_matrix": homophily.mixing_matrix(G, attr).to_dict(),
-                 "permutation_test": homophily.ei_permutation_test(G, attr, n_permutations=n_permutations,
+                 "permutation_test": homophily.ei_permutation_test(tied, attr, n_permutations=n_permutations,
                                                                    seed=seed, strata=strata)}
         out[attr] = entry
     return out
@@ -126,11 +127,11 @@ def _brokerage(G: nx.Graph, D: nx.DiGraph, attrs, between) -> dict:
             for role, n in counts.items():
                 bucket[role] = bucket.get(role, 0) + int(n)
         roles[attr] = totals
-    local = brokerage.local_bridges(G)
+    local = brokerage.local_bridges(G)  # every bridge is a local bridge: count both from one pass
     return {"betweenness_method": between.detail or between.method,
             "top_brokers_by_site": brokerage.top_brokers(G, by="site_id", n=5, values=between.values),
             "gould_fernandez_by_group": roles,
-            "bridges": len(brokerage.bridges(G)),
+            "bridges": sum(r["is_bridge"] for r in local),
             "local_bridges": len(local)}
 
 
@@ -152,12 +153,15 @@ def full_report(ds: Dataset, *, attributes: tuple[str, ...] = (), n_permutations
     views = {"union": G, "mutual": tie_network(ds, view="mutual"), "directed": D}
     C = coattendance_network(ds, max_event_size=max_event_size)
     cohorts = cohort_of(ds)
-    strata = {p: cohorts.get(p, "") for p in G.nodes}
+    # the permutation baseline shuffles labels among the people who have ties (children and isolated
+    # parents cannot move a tie's ends), within each person's first cohort
+    tied = G.subgraph([n for n, d in G.degree() if d > 0])
+    strata = {p: cohorts.get(p, "") for p in tied.nodes}
     families = outreach.outreach_families(ds, inactive_days=inactive_days, G=G)
     between = brokerage.betweenness(G)
     report = {
         "summary": summary_metrics(ds, graph=G, between=between),
-        "homophily": _homophily(G, views, attrs, strata, n_permutations, seed),
+        "homophily": _homophily(G, views, attrs, strata, n_permutations, seed, tied),
         "formation": _formation(ds, G, cohorts, n_permutations, seed),
         "brokerage": _brokerage(G, D, attrs, between),
         "communities": _communities(G, C, seed),

@@ -5,12 +5,13 @@ import math
 from statistics import median
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 from graph.dataset import Dataset
 from queries.brokerage import betweenness
 from queries.communities import louvain
-from queries.network import coattendance_network, tie_network
+from queries.network import coattendance_network, matched_ties, tie_network
 
 __all__ = ["cross_tie_share", "isolated_parents", "funnel", "days_to_seat", "summary_metrics",
            "DEFAULT_ATTRIBUTES"]
@@ -88,6 +89,20 @@ def _top_brokers(G: nx.Graph, result=None, n: int = 10) -> tuple[list[dict], str
     return [{"person_id": p, "betweenness": round(float(b), 6)} for p, b in top], result.detail or result.method
 
 
+def _wave_composition(ds: Dataset, wave: str) -> dict:
+    """Ties and cross-race/cross-class shares of the tie network reported in one wave (as tables, no graph)."""
+    t = matched_ties(ds, waves=[wave])
+    a, b = t["from_person_id"].to_numpy(), t["to_person_id"].to_numpy()
+    pairs = pd.DataFrame({"u": np.where(a < b, a, b), "v": np.where(a < b, b, a)}).drop_duplicates()
+    people = ds.people.set_index("person_id")
+    out = {"ties": len(pairs)}
+    for key, attr in (("cross_race_tie_share", "race_ethnicity"), ("cross_class_tie_share", "income_band")):
+        x, y = pairs["u"].map(people[attr]), pairs["v"].map(people[attr])
+        known = x.notna() & y.notna()
+        out[key] = float((x[known] != y[known]).mean()) if known.any() else None
+    return out
+
+
 def _wave_order(w: str):
     return (0, float(w)) if w.replace(".", "", 1).isdigit() else (1, w)
 
@@ -105,10 +120,7 @@ def summary_metrics(ds: Dataset, *, network: str = "ties", attributes: tuple[str
     waves = sorted({w for w in ds.ties["wave"] if w is not None}, key=_wave_order)
     if network != "co-attendance":
         for w in waves:
-            Gw = tie_network(ds, waves=[w])
-            by_wave[w] = {"ties": Gw.number_of_edges(),
-                          "cross_race_tie_share": cross_tie_share(Gw, "race_ethnicity"),
-                          "cross_class_tie_share": cross_tie_share(Gw, "income_band")}
+            by_wave[w] = _wave_composition(ds, w)
     seats = days_to_seat(ds)
     days = [d for d in seats["days"] if d is not None and not (isinstance(d, float) and math.isnan(d))]
     brokers, method = _top_brokers(G, between)

@@ -5,6 +5,7 @@ README.md lists them (generated from SETTINGS by `python -m civicties.settings`)
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 
 __all__ = ["Setting", "SETTINGS", "get", "get_int", "pseudonym_secret"]
@@ -45,12 +46,13 @@ def get(name: str) -> str | None:
         raise KeyError(f"unknown setting {name}")
     if name in os.environ:
         return os.environ[name]
-    try:  # secrets only exist inside a Streamlit app that has a secrets.toml
-        import streamlit as st
-        if name in st.secrets:
-            return str(st.secrets[name])
-    except Exception:  # no secrets file, or not running under Streamlit
-        pass
+    if "streamlit" in sys.modules:  # inside the app (the CLI never imports Streamlit just to look)
+        try:
+            st = sys.modules["streamlit"]
+            if name in st.secrets:
+                return str(st.secrets[name])
+        except Exception:  # no secrets.toml: Streamlit raises rather than answering "not there"
+            pass
     return SETTINGS[name].default
 
 

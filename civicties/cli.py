@@ -7,7 +7,7 @@ import sys
 import time
 
 from graph.errors import StoreError
-from graph.store import default_store_uri, open_store
+from graph.store import open_store
 from ingest.problems import IngestError
 from queries.errors import QueryError
 

@@ -95,7 +95,7 @@ def _check_table(raw: RawTable, problems: list[Problem]) -> pd.DataFrame | None:
     for start, end in spec.date_order:
         for i in _rows(parsed[end] < parsed[start]):
             problems.append(Problem(src, i + _ROW_OFFSET, end, df.at[i, end],
-                                    f"is before {start} ({df.at[i, start]})", f"Check the two dates"))
+                                    f"is before {start} ({df.at[i, start]})", "Check the two dates"))
     key = list(spec.key)
     complete = (df[list(spec.required)] != "").all(axis=1)
     dups = df.duplicated(subset=key, keep=False) & complete

@@ -10,7 +10,7 @@ undefined and returns None. Self-ties are ignored.
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping
 
 import networkx as nx

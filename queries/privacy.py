@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import os
 from collections.abc import Iterable
 
 import numpy as np

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 import networkx as nx
+import numpy as np
 
 from queries import kernels
+from queries.arrays import ArrayNetwork, as_arrays
 from queries.errors import QueryError
 from queries.kernels import MetricResult
 
@@ -23,6 +25,7 @@ __all__ = [
     "constraint",
     "effective_size",
     "gould_fernandez",
+    "gould_fernandez_by_group",
     "bridges",
     "local_bridges",
     "top_brokers",
@@ -128,28 +131,37 @@ def gould_fernandez(D, attr) -> dict:
     >>> gould_fernandez(D, "race")["b"]
     {'coordinator': 0, 'itinerant': 1, 'representative': 0, 'gatekeeper': 0, 'liaison': 0, 'total': 1}
     """
-    if not D.is_directed():
-        raise QueryError("gould_fernandez needs the directed naming network (nx.DiGraph, reporter -> named)")
-    if not isinstance(attr, str) or not attr:
-        raise QueryError(f"attr must be the name of a node attribute; got {attr!r}")
-    labels = {v: d[attr] for v, d in D.nodes(data=True) if d.get(attr) is not None and d.get(attr) == d.get(attr)}
+    net, codes = _gf_input(D, attr)
+    broker, role = _gf_paths(net, codes)
+    counts = np.bincount(broker * len(GF_ROLES) + role, minlength=net.n * len(GF_ROLES)).reshape(net.n, -1)
     result = {}
-    for b in D:
-        counts = dict.fromkeys(GF_ROLES, 0)
-        if b in labels:
-            gb = labels[b]
-            senders = [a for a in D.predecessors(b) if a != b and a in labels]
-            receivers = [c for c in D.successors(b) if c != b and c in labels]
-            for a in senders:
-                ga = labels[a]
-                for c in receivers:
-                    if c == a or D.has_edge(a, c):
-                        continue
-                    gc = labels[c]
-                    counts[_gf_role(ga, gb, gc)] += 1
-        counts["total"] = sum(counts[r] for r in GF_ROLES)
-        result[b] = counts
+    for v, row in zip(net.ids.tolist(), counts.tolist()):
+        entry = dict(zip(GF_ROLES, row))
+        entry["total"] = sum(row)
+        result[v] = entry
     return result
+
+
+def gould_fernandez_by_group(D, attr) -> dict:
+    """Gould-Fernandez role counts summed over the brokers of each group: group -> {role: count}.
+
+    For an evaluator: which racial or income groups do the brokering, and in which roles (e.g. how
+    often Latino parents are the gatekeepers into their own group). Groups whose members broker no
+    open path are left out. Same counts as summing :func:`gould_fernandez` by the broker's group,
+    computed without a per-person table (fast on 100,000 people).
+
+    >>> D = nx.DiGraph([("a", "b"), ("b", "c"), ("c", "d")])
+    >>> nx.set_node_attributes(D, {"a": "x", "b": "y", "c": "x", "d": "x"}, "race")
+    >>> gould_fernandez_by_group(D, "race")
+    {'x': {'gatekeeper': 1}, 'y': {'itinerant': 1}}
+    """
+    net, codes = _gf_input(D, attr)
+    groups = net.codes(attr)[1]
+    broker, role = _gf_paths(net, codes)
+    k = len(GF_ROLES)
+    table = np.bincount(codes[broker] * k + role, minlength=len(groups) * k).reshape(len(groups), k)
+    return {str(g): {r: int(c) for r, c in zip(GF_ROLES, row) if c}
+            for g, row in zip(groups, table.tolist()) if any(row)}
 
 
 def bridges(G) -> list:
@@ -165,7 +177,9 @@ def bridges(G) -> list:
     [('c', 'd')]
     """
     _need_undirected(G, "bridges")
-    return sorted((tuple(_sorted_pair(u, v)) for u, v in nx.bridges(nx.Graph(G))), key=_pair_key)
+    net = as_arrays(G)
+    u, v = _bridge_ends(net)
+    return sorted((_sorted_pair(a, b) for a, b in zip(net.ids[u].tolist(), net.ids[v].tolist())), key=_pair_key)
 
 
 def local_bridges(G, *, with_span: bool | None = None) -> list:
@@ -188,18 +202,24 @@ def local_bridges(G, *, with_span: bool | None = None) -> list:
     {'u': 'd', 'v': 'e', 'span': None, 'is_bridge': True}
     """
     _need_undirected(G, "local_bridges")
-    H = nx.Graph(G)
-    H.remove_edges_from(list(nx.selfloop_edges(H)))
+    net = as_arrays(G)
     if with_span is None:
-        with_span = H.number_of_nodes() < kernels.igraph_threshold()
-    rows = []
+        with_span = net.n < kernels.igraph_threshold()
     if not with_span:
-        full = {_sorted_pair(u, v) for u, v in nx.bridges(H)}
-        for u, v in nx.local_bridges(H, with_span=False):
-            pair = _sorted_pair(u, v)
-            rows.append({"u": pair[0], "v": pair[1], "span": None, "is_bridge": pair in full})
+        lo, hi = net.pairs()
+        local = ~_in_triangle(net, lo, hi)
+        bu, bv = _bridge_ends(net)
+        n = max(net.n, 1)
+        full = np.isin(lo * n + hi, np.minimum(bu, bv) * n + np.maximum(bu, bv))
+        rows = []
+        for a, b, is_bridge in zip(net.ids[lo[local]].tolist(), net.ids[hi[local]].tolist(), full[local].tolist()):
+            a, b = _sorted_pair(a, b)
+            rows.append({"u": a, "v": b, "span": None, "is_bridge": is_bridge})
         rows.sort(key=lambda r: _pair_key((r["u"], r["v"])))
         return rows
+    H = nx.Graph(net.to_networkx() if not isinstance(G, nx.Graph) else G)
+    H.remove_edges_from(list(nx.selfloop_edges(H)))
+    rows = []
     for u, v, span in nx.local_bridges(H, with_span=True):
         u, v = _sorted_pair(u, v)
         infinite = span == float("inf")
@@ -225,9 +245,11 @@ def top_brokers(G, *, by=None, n=10, method="auto", k=None, seed=0, values: dict
         raise QueryError(f"n must be a positive integer; got {n!r}")
     if values is None:
         values = kernels.betweenness(G, method=method, k=k, seed=seed).values
+    group_of = {} if by is None else dict(zip(G.ids.tolist(), G.column(by).tolist())) \
+        if isinstance(G, ArrayNetwork) else {v: d.get(by) for v, d in G.nodes(data=True)}
     groups = defaultdict(list)
     for v, b in values.items():
-        key = "all" if by is None else G.nodes[v].get(by)
+        key = "all" if by is None else group_of.get(v)
         groups[key].append((v, b))
     result = {}
     for key in sorted(groups, key=lambda x: (x is None, str(x))):
@@ -249,6 +271,66 @@ def _gf_role(ga, gb, gc):
     if gb == gc:
         return "gatekeeper"
     return "liaison"
+
+
+def _gf_input(D, attr):
+    if not D.is_directed():
+        raise QueryError("gould_fernandez needs the directed naming network (nx.DiGraph, reporter -> named)")
+    if not isinstance(attr, str) or not attr:
+        raise QueryError(f"attr must be the name of a node attribute; got {attr!r}")
+    net = as_arrays(D)
+    return net, net.codes(attr)[0]
+
+
+def _gf_paths(net, codes):
+    """Every open two-step path a -> b -> c among labelled people: (broker b, role index) arrays."""
+    n = max(net.n, 1)
+    keep = (net.src != net.dst) & (codes[net.src] >= 0) & (codes[net.dst] >= 0)
+    key = np.unique(net.src[keep] * n + net.dst[keep])       # distinct named pairs
+    a, b = key // n, key % n
+    order = np.argsort(a, kind="stable")                      # out-lists: edges sorted by sender
+    out_start = np.searchsorted(a[order], np.arange(n + 1))
+    out_deg = np.diff(out_start)
+    # pair each edge a -> b with each edge b -> c: repeat it once per edge leaving b
+    reps = out_deg[b]
+    first = np.repeat(np.arange(len(a)), reps)
+    offset = np.arange(len(first)) - np.repeat(np.cumsum(reps) - reps, reps)
+    second = order[out_start[b[first]] + offset]
+    pa, pb, pc = a[first], b[first], b[second]
+    keep = (pa != pc) & ~np.isin(pa * n + pc, key)            # open: a did not name c
+    pa, pb, pc = pa[keep], pb[keep], pc[keep]
+    ga, gb, gc = codes[pa], codes[pb], codes[pc]
+    role = np.full(len(pb), 4, dtype=np.int64)                # liaison unless below
+    role[gb == gc] = 3                                        # gatekeeper
+    role[ga == gb] = 2                                        # representative
+    role[ga == gc] = 1                                        # itinerant
+    role[(ga == gb) & (gb == gc)] = 0                         # coordinator
+    return pb, role
+
+
+def _bridge_ends(net):
+    """The bridges of the simple undirected network, as (u, v) position arrays."""
+    lo, hi = net.pairs()
+    if kernels.igraph_available() and len(lo):
+        import igraph as ig
+
+        g = ig.Graph(n=net.n, edges=np.column_stack([lo, hi]).tolist())
+        which = np.asarray(g.bridges(), dtype=np.int64)
+        return lo[which], hi[which]
+    H = nx.Graph()
+    H.add_nodes_from(range(net.n))
+    H.add_edges_from(zip(lo.tolist(), hi.tolist()))
+    found = np.array(list(nx.bridges(H)), dtype=np.int64).reshape(-1, 2)
+    return found[:, 0], found[:, 1]
+
+
+def _in_triangle(net, lo, hi):
+    """For each pair (lo, hi) of the simple network: do the two share a contact?"""
+    if not len(lo):
+        return np.zeros(0, dtype=bool)
+    A = net.adjacency()
+    common = np.asarray(A[lo].multiply(A[hi]).sum(axis=1)).ravel()
+    return common > 0
 
 
 def _need_undirected(G, name):

@@ -13,6 +13,7 @@ from collections import Counter
 import networkx as nx
 
 from queries import kernels
+from queries.arrays import ArrayNetwork
 from queries.errors import QueryError
 
 __all__ = ["louvain", "blau_index", "community_diversity"]
@@ -88,13 +89,14 @@ def community_diversity(G, communities, attr) -> list:
     """
     if not isinstance(attr, str) or not attr:
         raise QueryError(f"attr must be the name of a node attribute; got {attr!r}")
+    lookup = dict(zip(G.ids.tolist(), G.column(attr).tolist())) if isinstance(G, ArrayNetwork) else None
     rows = []
     for i, members in enumerate(communities):
         members = list(members)
-        missing = [v for v in members if v not in G]
+        missing = [v for v in members if (v not in lookup if lookup is not None else v not in G)]
         if missing:
             raise QueryError(f"community {i} has {len(missing)} member(s) not in the network, e.g. {missing[:3]!r}")
-        values = [G.nodes[v].get(attr) for v in members]
+        values = [lookup[v] for v in members] if lookup is not None else [G.nodes[v].get(attr) for v in members]
         values = [None if _is_missing(x) else x for x in values]
         counts = Counter(values)
         composition = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] is None, str(kv[0]))))

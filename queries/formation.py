@@ -6,24 +6,18 @@ Compares snapshots of the tie network (e.g. baseline and follow-up survey waves)
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 
+from queries.arrays import ArrayNetwork, is_missing
 from queries.errors import QueryError
-from queries.homophily import (
-    _check_permutations,
-    _ei_from_codes,
-    _is_missing,
-    _label_permutations,
-    _method_text,
-    _prepare,
-    _two_sided_p,
-    ei_index,
-)
+from queries.homophily import _check_permutations, _method_text, _small, _strata_layout, ei_index
+from queries.permutation import Shuffler
 
-__all__ = ["tie_change", "growth"]
+__all__ = ["tie_change", "cohort_changes", "growth"]
 
 
 def tie_change(before, after, attr_race="race_ethnicity", attr_class="income_band", *,
@@ -76,32 +70,116 @@ def tie_change(before, after, attr_race="race_ethnicity", attr_class="income_ban
     if before.is_directed() != after.is_directed():
         raise QueryError("before and after must both be directed or both undirected")
     _check_permutations(n_permutations)
-    e_before, e_after = _edge_set(before), _edge_set(after)
-    new = e_after - e_before
-    new_graph = nx.DiGraph() if after.is_directed() else nx.Graph()
-    new_graph.add_edges_from(tuple(e) for e in new)
-    result = {
-        "ties_before": len(e_before),
-        "ties_after": len(e_after),
-        "new_ties": len(new),
-        "lost_ties": len(e_before - e_after),
-    }
-    rng_seed = np.random.SeedSequence(seed)
+    directed = after.is_directed()
+    ids = list(before) + [v for v in after if v not in before]
+    index = {v: i for i, v in enumerate(ids)}
+    attrs = [a for a in (attr_race, attr_class) if a is not None]
+    columns = {a: _joint_column(before, after, ids, a) for a in attrs + ([strata] if isinstance(strata, str) else [])}
+    net = ArrayNetwork(ids, [], [], directed=directed, columns=columns)
+    kb, ka = _keys(before, index, directed), _keys(after, index, directed)
+    kn = np.setdiff1d(ka, kb)
+    result = {"ties_before": len(kb), "ties_after": len(ka), "new_ties": len(kn),
+              "lost_ties": len(np.setdiff1d(kb, ka))}
+    n = max(len(ids), 1)
     by_attribute = {}
     for key, attr in (("race", attr_race), ("class", attr_class)):
         if attr is None:
             continue
-        labels = _joint_labels(before, after, attr)
-        result[f"new_cross_{key}"] = sum(
-            1 for u, v in map(tuple, new)
-            if u in labels and v in labels and labels[u] != labels[v]
-        )
-        rng = np.random.default_rng(rng_seed.spawn(1)[0])
-        by_attribute[attr] = _delta_test(before, after, new_graph, labels, n_permutations, rng, strata)
+        codes = net.codes(attr)[0]
+        cu, cv = codes[kn // n], codes[kn % n]
+        result[f"new_cross_{key}"] = int(((cu >= 0) & (cv >= 0) & (cu != cv)).sum())
+        by_attribute[attr] = _delta_test(net, codes, [kb, ka, kn], n_permutations, seed, strata)
     result["by_attribute"] = by_attribute
     result["n_permutations"] = n_permutations
     result["method"] = _method_text(n_permutations, strata) + ", same labels in both snapshots"
     return result
+
+
+def cohort_changes(before: ArrayNetwork, after: ArrayNetwork, cohort_of: Mapping, *,
+                   attrs=("race_ethnicity", "income_band"), n_permutations=1000, seed=0) -> list[dict]:
+    """:func:`tie_change` for every cohort at once, on two undirected snapshots over the same people.
+
+    For an evaluator: did each cohort's members form new ties, across race and class, and did the
+    mixing of their ties change by more than chance? Cohort k's snapshots are the ties with at least
+    one member of k at either end (``cohort_of``: person -> cohort; each person counts in one cohort),
+    and its test shuffles labels among the people in those snapshots (members and their contacts), as
+    :func:`tie_change` does on the cohort's own graphs. All cohorts are tested in the same pass: one
+    shuffle draws a permutation inside every cohort, so 2,000 cohorts cost about what one does.
+
+    Returns one dict per cohort (sorted by cohort id): ``cohort_id``, ``members`` and the keys of
+    :func:`tie_change` (the race and class attributes are ``attrs[0]`` and ``attrs[1]``).
+    """
+    _check_permutations(n_permutations)
+    if before.directed or after.directed or before.n != after.n or (before.ids != after.ids).any():
+        raise QueryError("cohort_changes needs two undirected snapshots over the same people")
+    n = max(after.n, 1)
+    pos = after.positions(list(cohort_of))
+    names = sorted({str(c) for c in cohort_of.values()})
+    cohort_index = {c: i for i, c in enumerate(names)}
+    K = len(names)
+    member = np.full(after.n, -1, dtype=np.int64)
+    member[pos] = [cohort_index[str(c)] for c in cohort_of.values()]
+    members = np.bincount(member[member >= 0], minlength=K)
+
+    def entries(net):
+        """(cohort, edge key) for every tie touching a cohort, as one combined int64 key, sorted."""
+        lo, hi = net.pairs()
+        a, b = member[lo], member[hi]
+        key = lo * n + hi
+        out = np.concatenate([a[a >= 0] * n * n + key[a >= 0], b[(b >= 0) & (b != a)] * n * n + key[(b >= 0) & (b != a)]])
+        return np.unique(out)
+
+    B, A = entries(before), entries(after)
+    New, lost = np.setdiff1d(A, B, assume_unique=True), np.setdiff1d(B, A, assume_unique=True)
+    nn = n * n
+    count = {name: np.bincount(x // nn, minlength=K) for name, x in
+             (("ties_before", B), ("ties_after", A), ("new_ties", New), ("lost_ties", lost))}
+    # the people of each cohort's snapshots: members and the other end of each of its ties
+    def people(x):
+        c, key = x // nn, x % nn
+        return np.concatenate([c * n + key // n, c * n + key % n])
+    stacked = np.unique(np.concatenate([member[pos] * n + pos, people(B), people(A)]))
+    stack_cohort, stack_person = stacked // n, stacked % n
+    method = _method_text(n_permutations, None) + ", same labels in both snapshots, per cohort"
+    results = [{"cohort_id": name, "members": int(members[i]),
+                **{k: int(v[i]) for k, v in count.items()}, "by_attribute": {},
+                "n_permutations": n_permutations, "method": method} for i, name in enumerate(names)]
+    for key, attr in zip(("race", "class"), attrs):
+        codes = after.codes(attr)[0]
+        c_new, k_new = New // nn, New % nn
+        cu, cv = codes[k_new // n], codes[k_new % n]
+        cross_new = np.bincount(c_new[(cu >= 0) & (cv >= 0) & (cu != cv)], minlength=K)
+        known = codes[stack_person] >= 0
+        local_keys = stacked[known]
+        labels = _small(codes[stack_person[known]])
+        shuffler = Shuffler(stack_cohort[known])
+
+        def ends(x):
+            c, k = x // nn, x % nn
+            u = np.searchsorted(local_keys, c * n + k // n)
+            v = np.searchsorted(local_keys, c * n + k % n)
+            ok = (u < len(local_keys)) & (v < len(local_keys))
+            ok[ok] = (local_keys[u[ok]] == c[ok] * n + k[ok] // n) & (local_keys[v[ok]] == c[ok] * n + k[ok] % n)
+            return c[ok], u[ok], v[ok]
+
+        sets = [ends(B), ends(A), ends(New)]
+        totals = np.stack([np.bincount(c, minlength=K) for c, _, _ in sets])     # (3, K) qualifying ties
+
+        def stat(p, sets=sets, labels=labels):
+            x = labels[p]
+            return np.stack([np.bincount(c, weights=x[u] != x[v], minlength=K) for c, u, v in sets])
+
+        observed = _ei_rows(stat(np.arange(len(labels))), totals)
+        null = _ei_rows(shuffler.map(n_permutations, stat, seed=seed), totals)     # (perms, 3, K)
+        stats = _delta_stats(observed, null, totals)
+        for i, r in enumerate(results):
+            r[f"new_cross_{key}"] = int(cross_new[i])
+            r["by_attribute"][attr] = {k: v[i] for k, v in stats.items()}
+    for r in results:   # the order of tie_change's keys
+        r["by_attribute"] = r.pop("by_attribute")
+        r["n_permutations"] = r.pop("n_permutations")
+        r["method"] = r.pop("method")
+    return results
 
 
 def growth(snapshots, attrs=("race_ethnicity", "income_band")) -> pd.DataFrame:
@@ -126,30 +204,34 @@ def growth(snapshots, attrs=("race_ethnicity", "income_band")) -> pd.DataFrame:
     spring     2           1                         0.5
     """
     if not isinstance(snapshots, dict):
-        raise QueryError("snapshots must be a dict: label -> networkx graph")
+        raise QueryError("snapshots must be a dict: label -> networkx graph (or ArrayNetwork)")
     if isinstance(attrs, str):
         attrs = (attrs,)
+    from scipy.sparse.csgraph import connected_components
+
     rows = []
     for label, G in snapshots.items():
-        if not isinstance(G, nx.Graph):
+        if not isinstance(G, (nx.Graph, ArrayNetwork)):
             raise QueryError(f"snapshot {label!r} is not a networkx graph")
-        n, m = G.number_of_nodes(), G.number_of_edges()
+        net = G if isinstance(G, ArrayNetwork) else ArrayNetwork.from_networkx(G)
+        n, m = net.n, net.m
         if n:
-            comps = list(nx.weakly_connected_components(G) if G.is_directed() else nx.connected_components(G))
-            largest = max(len(c) for c in comps) / n
+            ncomp, which = connected_components(net.adjacency(), directed=False)
+            largest = np.bincount(which).max() / n
         else:
-            comps, largest = [], math.nan
+            ncomp, largest = 0, math.nan
+        possible = n * (n - 1) if net.directed else n * (n - 1) / 2
         row = {
             "people": n,
             "ties": m,
-            "isolates": nx.number_of_isolates(G),
-            "components": len(comps),
+            "isolates": int((net.degree() == 0).sum()),
+            "components": int(ncomp),
             "largest_component_share": largest,
-            "density": nx.density(G) if n > 1 else math.nan,
-            "mean_degree": (m if G.is_directed() else 2 * m) / n if n else math.nan,
+            "density": m / possible if n > 1 else math.nan,
+            "mean_degree": (m if net.directed else 2 * m) / n if n else math.nan,
         }
         for attr in attrs:
-            ei = ei_index(G, attr)
+            ei = ei_index(net, attr)
             row[f"cross_{attr}_share"] = math.nan if ei is None else (ei + 1) / 2
         rows.append(row)
     frame = pd.DataFrame(rows, index=pd.Index(list(snapshots), name="snapshot"))
@@ -160,57 +242,84 @@ def growth(snapshots, attrs=("race_ethnicity", "income_band")) -> pd.DataFrame:
 # -- private helpers ---------------------------------------------------------------------
 
 
-def _edge_set(G):
-    if G.is_directed():
-        return {(u, v) for u, v in G.edges() if u != v}
-    return {frozenset((u, v)) for u, v in G.edges() if u != v}
-
-
-def _joint_labels(before, after, attr):
-    labels = {}
+def _joint_column(before, after, ids, attr):
+    """A person's attribute from ``after``, from ``before`` where ``after`` lacks it."""
+    values = {}
     for G in (before, after):
         for v, d in G.nodes(data=True):
             value = d.get(attr)
-            if not _is_missing(value):
-                labels[v] = value
-    return labels
+            if not is_missing(value):
+                values[v] = value
+    return [values.get(v) for v in ids]
 
 
-def _delta_test(before, after, new_graph, labels, n_permutations, rng, strata):
-    out = {"ei_before": None, "ei_after": None, "delta_ei": None, "expected_delta": None,
-           "sd_delta": None, "p_value": None, "ei_new_ties": None, "expected_new_ties": None,
-           "p_value_new_ties": None}
-    if not labels:
-        return out
-    _order, us, vs, codes, strata_codes = _prepare(labels, [before, after, new_graph], strata)
-    (ub, ua, un), (vb, va, vn) = us, vs
-    observed_codes = codes[None, :]
-    if len(ub):
-        out["ei_before"] = float(_ei_from_codes(observed_codes, ub, vb)[0])
-    if len(ua):
-        out["ei_after"] = float(_ei_from_codes(observed_codes, ua, va)[0])
-    if len(un):
-        out["ei_new_ties"] = float(_ei_from_codes(observed_codes, un, vn)[0])
-    has_delta = out["ei_before"] is not None and out["ei_after"] is not None
-    if has_delta:
-        out["delta_ei"] = out["ei_after"] - out["ei_before"]
-    if not has_delta and not len(un):
-        return out
-    null_delta, null_new = [], []
-    for batch in _label_permutations(codes, strata_codes, n_permutations, rng, len(ua) + len(ub)):
-        if has_delta:
-            null_delta.append(_ei_from_codes(batch, ua, va) - _ei_from_codes(batch, ub, vb))
-        if len(un):
-            null_new.append(_ei_from_codes(batch, un, vn))
-    if has_delta:
-        null = np.concatenate(null_delta)
-        expected = float(null.mean())
-        out["expected_delta"] = expected
-        out["sd_delta"] = float(null.std(ddof=1)) if len(null) > 1 else 0.0
-        out["p_value"] = _two_sided_p(null, out["delta_ei"], expected)
-    if len(un):
-        null = np.concatenate(null_new)
-        expected = float(null.mean())
-        out["expected_new_ties"] = expected
-        out["p_value_new_ties"] = _two_sided_p(null, out["ei_new_ties"], expected)
-    return out
+def _keys(G, index, directed):
+    """Distinct edges as int64 keys (``u * n + v``; undirected: smaller position first), self-ties left out."""
+    n = max(len(index), 1)
+    pairs = np.array([(index[u], index[v]) for u, v in G.edges() if u != v], dtype=np.int64).reshape(-1, 2)
+    u, v = pairs[:, 0], pairs[:, 1]
+    if not directed:
+        u, v = np.minimum(u, v), np.maximum(u, v)
+    return np.unique(u * n + v)
+
+
+def _ei_rows(cross, totals):
+    """E-I from cross counts over qualifying ties (NaN where there are none); any leading shape."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals > 0, (2.0 * cross - totals) / np.where(totals > 0, totals, 1), np.nan)
+
+
+def _delta_stats(observed, null, totals):
+    """Per column: E-I before/after/new ties, the change and their permutation baselines.
+
+    ``observed``: (3, K) E-I of before, after and new ties; ``null``: (permutations, 3, K).
+    """
+    has_delta = (totals[0] > 0) & (totals[1] > 0)
+    has_new = totals[2] > 0
+    delta, null_delta = observed[1] - observed[0], null[:, 1] - null[:, 0]
+    N = null.shape[0]
+
+    def summary(obs, nul, ok):
+        expected = nul.mean(axis=0) if N else np.full(obs.shape, np.nan)
+        sd = nul.std(axis=0, ddof=1) if N > 1 else np.zeros(obs.shape)
+        extreme = np.abs(nul - expected) >= np.abs(obs - expected) - 1e-12
+        p = (extreme.sum(axis=0) + 1) / (N + 1)
+        return [np.where(ok, x, np.nan) for x in (expected, sd, p)]
+
+    exp_d, sd_d, p_d = summary(delta, null_delta, has_delta)
+    exp_n, _sd_n, p_n = summary(observed[2], null[:, 2], has_new)
+
+    def col(x, ok):
+        return [float(v) if k and not math.isnan(v) else None for v, k in zip(x, ok)]
+
+    return {"ei_before": col(observed[0], totals[0] > 0), "ei_after": col(observed[1], totals[1] > 0),
+            "delta_ei": col(delta, has_delta), "expected_delta": col(exp_d, has_delta),
+            "sd_delta": col(sd_d, has_delta), "p_value": col(p_d, has_delta),
+            "ei_new_ties": col(observed[2], has_new), "expected_new_ties": col(exp_n, has_new),
+            "p_value_new_ties": col(p_n, has_new)}
+
+
+def _delta_test(net, codes, key_sets, n_permutations, seed, strata):
+    """The E-I change test of :func:`tie_change` for one attribute (keys: before, after, new ties)."""
+    n = max(net.n, 1)
+    known = codes >= 0
+    people, shuffler = _strata_layout(net, known, strata)
+    local = np.full(net.n, -1, dtype=np.int64)
+    local[people] = np.arange(len(people))
+    sets = []
+    for keys in key_sets:
+        u, v = keys // n, keys % n
+        ok = known[u] & known[v]
+        sets.append((local[u[ok]], local[v[ok]]))
+    totals = np.array([[len(u)] for u, _ in sets])                       # (3, 1)
+    labels = _small(codes[people])
+
+    def stat(p):
+        x = labels[p]
+        return np.array([[np.count_nonzero(x[u] != x[v])] for u, v in sets])
+
+    observed = _ei_rows(stat(np.arange(len(people))), totals)
+    has_any = (totals[:2].min() > 0) or totals[2, 0] > 0
+    null = _ei_rows(shuffler.map(n_permutations, stat, seed=seed), totals) if has_any and len(people) else \
+        np.zeros((0, 3, 1))
+    return {k: v[0] for k, v in _delta_stats(observed, null, totals).items()}

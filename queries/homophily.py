@@ -10,14 +10,15 @@ undefined and returns None. Self-ties are ignored.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Mapping
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 
+from queries.arrays import ArrayNetwork
 from queries.errors import QueryError
+from queries.permutation import Shuffler, two_sided_p
 
 __all__ = [
     "ei_index",
@@ -27,6 +28,7 @@ __all__ = [
     "mixing_matrix",
     "coleman_homophily",
     "ei_permutation_test",
+    "ei_permutation_tests",
     "network_views",
 ]
 
@@ -53,17 +55,15 @@ def ei_index(G, attr, *, nodes=None) -> float | None:
     >>> ei_index(G, "race", nodes=["a", "b"]) # only the a-b tie
     -1.0
     """
-    labels = _labels(G, attr)
-    H = G if nodes is None else G.subgraph(_check_nodes(G, nodes))
-    external = internal = 0
-    for u, v in H.edges():
-        if u == v or u not in labels or v not in labels:
-            continue
-        if labels[u] == labels[v]:
-            internal += 1
-        else:
-            external += 1
-    return _ei(external, internal)
+    net = _net(G)
+    codes, _groups = _codes(net, attr)
+    keep = _kept(net, codes)
+    if nodes is not None:
+        inside = np.zeros(net.n, dtype=bool)
+        inside[net.positions(nodes)] = True
+        keep &= inside[net.src] & inside[net.dst]
+    cross = int((codes[net.src[keep]] != codes[net.dst[keep]]).sum())
+    return _ei(cross, int(keep.sum()) - cross)
 
 
 def ei_by_group(G, attr) -> dict:
@@ -83,19 +83,14 @@ def ei_by_group(G, attr) -> dict:
     >>> ei_by_group(G, "race")   # x: a-b internal, b-c external -> (1 - 1) / 2
     {'x': 0.0, 'y': 0.0}
     """
-    labels = _labels(G, attr)
-    external: Counter = Counter()
-    internal: Counter = Counter()
-    for u, v in G.edges():
-        if u == v or u not in labels or v not in labels:
-            continue
-        a, b = labels[u], labels[v]
-        if a == b:
-            internal[a] += 1
-        else:
-            external[a] += 1
-            external[b] += 1
-    return {g: _ei(external[g], internal[g]) for g in _sorted(set(labels.values()))}
+    net = _net(G)
+    codes, groups = _codes(net, attr)
+    cu, cv = _edge_codes(net, codes)
+    k = len(groups)
+    cross = cu != cv
+    internal = np.bincount(cu[~cross], minlength=k)
+    external = np.bincount(cu[cross], minlength=k) + np.bincount(cv[cross], minlength=k)
+    return {g: _ei(int(external[i]), int(internal[i])) for i, g in enumerate(groups)}
 
 
 def ei_by_node(G, attr) -> dict:
@@ -116,22 +111,15 @@ def ei_by_node(G, attr) -> dict:
     >>> ei_by_node(G, "race")
     {'a': -1.0, 'b': 0.0, 'c': 0.0, 'd': -1.0, 'e': None}
     """
-    labels = _labels(G, attr)
-    result = {}
-    for v in G:
-        if v not in labels:
-            result[v] = None
-            continue
-        external = internal = 0
-        for u in _contacts(G, v):
-            if u == v or u not in labels:
-                continue
-            if labels[u] == labels[v]:
-                internal += 1
-            else:
-                external += 1
-        result[v] = _ei(external, internal)
-    return result
+    net = _net(G)
+    codes, _groups = _codes(net, attr)
+    keep = _kept(net, codes)
+    u, v = net.src[keep], net.dst[keep]
+    cross = codes[u] != codes[v]
+    external = np.bincount(u[cross], minlength=net.n) + np.bincount(v[cross], minlength=net.n)
+    internal = np.bincount(u[~cross], minlength=net.n) + np.bincount(v[~cross], minlength=net.n)
+    return {node: (None if c < 0 else _ei(int(e), int(i)))
+            for node, c, e, i in zip(net.ids.tolist(), codes, external, internal)}
 
 
 def assortativity(G, attr) -> float | None:
@@ -155,18 +143,17 @@ def assortativity(G, attr) -> float | None:
     >>> round(assortativity(G, "race"), 6)  # e = [[2, 1], [1, 2]] / 6 -> (2/3 - 1/2) / (1/2)
     0.333333
     """
-    labels = _labels(G, attr)
-    if len(set(labels.values())) < 2:
+    net = _net(G)
+    codes, groups = _codes(net, attr)
+    if len(groups) < 2:
         return None
-    groups = {g: i for i, g in enumerate(_sorted(set(labels.values())))}
-    pairs = np.array([(groups[labels[u]], groups[labels[v]]) for u, v in G.edges()
-                      if u != v and u in labels and v in labels], dtype=np.int64).reshape(-1, 2)
-    if len(pairs) == 0:
+    cu, cv = _edge_codes(net, codes)
+    if len(cu) == 0:
         return None
     k = len(groups)
     e = np.zeros((k, k))
-    np.add.at(e, (pairs[:, 0], pairs[:, 1]), 1.0)
-    if not G.is_directed():
+    np.add.at(e, (cu, cv), 1.0)
+    if not net.directed:
         e = e + e.T  # each undirected tie has two ends
     e /= e.sum()
     ab = float(e.sum(axis=1) @ e.sum(axis=0))
@@ -195,20 +182,15 @@ def mixing_matrix(G, attr) -> pd.DataFrame:
     >>> mixing_matrix(G, "race").values.tolist()
     [[1, 1], [1, 1]]
     """
-    labels = _labels(G, attr)
-    groups = _sorted(set(labels.values()))
-    M = pd.DataFrame(0, index=pd.Index(groups, name=attr), columns=pd.Index(groups, name=attr))
-    counts: Counter = Counter()
-    for u, v in G.edges():
-        if u == v or u not in labels or v not in labels:
-            continue
-        counts[(labels[u], labels[v])] += 1
-    directed = G.is_directed()
-    for (a, b), c in counts.items():
-        M.loc[a, b] += c
-        if not directed and a != b:
-            M.loc[b, a] += c
-    return M
+    net = _net(G)
+    codes, groups = _codes(net, attr)
+    k = len(groups)
+    cu, cv = _edge_codes(net, codes)
+    counts = np.zeros((k, k), dtype=np.int64)
+    np.add.at(counts, (cu, cv), 1)
+    if not net.directed:
+        counts = counts + counts.T - np.diag(np.diag(counts))
+    return pd.DataFrame(counts, index=pd.Index(groups, name=attr), columns=pd.Index(groups, name=attr))
 
 
 def coleman_homophily(G, attr) -> dict:
@@ -234,32 +216,28 @@ def coleman_homophily(G, attr) -> dict:
     >>> {g: round(c, 6) for g, c in coleman_homophily(G, "race").items()}  # s=2/3, w=1/2
     {'x': 0.333333, 'y': 0.333333}
     """
-    labels = _labels(G, attr)
-    sizes = Counter(labels.values())
-    n = sum(sizes.values())
-    same: Counter = Counter()
-    total: Counter = Counter()
-    directed = G.is_directed()
-    for u, v in G.edges():
-        if u == v or u not in labels or v not in labels:
-            continue
-        a, b = labels[u], labels[v]
-        total[a] += 1
-        same[a] += a == b
-        if not directed:
-            total[b] += 1
-            same[b] += a == b
+    net = _net(G)
+    codes, groups = _codes(net, attr)
+    k = len(groups)
+    sizes = np.bincount(codes[codes >= 0], minlength=k)
+    n = int(sizes.sum())
+    cu, cv = _edge_codes(net, codes)
+    same = np.bincount(cu[cu == cv], minlength=k)
+    total = np.bincount(cu, minlength=k)
+    if not net.directed:
+        total = total + np.bincount(cv, minlength=k)
+        same = 2 * same
     result = {}
-    for g in _sorted(sizes):
-        w = sizes[g] / n
-        if total[g] == 0:
+    for i, g in enumerate(groups):
+        w = sizes[i] / n
+        if total[i] == 0:
             result[g] = None
             continue
-        s = same[g] / total[g]
+        s = same[i] / total[i]
         if s >= w:
-            result[g] = None if w == 1 else (s - w) / (1 - w)
+            result[g] = None if w == 1 else float((s - w) / (1 - w))
         else:
-            result[g] = (s - w) / w
+            result[g] = float((s - w) / w)
     return result
 
 
@@ -291,25 +269,61 @@ def ei_permutation_test(G, attr, *, n_permutations=1000, seed=0, strata=None) ->
     >>> r["observed"], r["n_permutations"], 0 < r["p_value"] <= 1
     (-0.3333333333333333, 200, True)
     """
+    return ei_permutation_tests(G, [attr], n_permutations=n_permutations, seed=seed, strata=strata)[attr]
+
+
+def ei_permutation_tests(G, attrs, *, n_permutations=1000, seed=0, strata=None) -> dict:
+    """:func:`ei_permutation_test` for several attributes at once: attribute -> result.
+
+    Attributes known for exactly the same people share the shuffles (each attribute's test is
+    then the same as run alone with this seed), which makes a report's four or five tests cost
+    little more than one.
+
+    >>> G = nx.path_graph(["a", "b", "c", "d"])
+    >>> nx.set_node_attributes(G, {"a": "x", "b": "x", "c": "y", "d": "y"}, "race")
+    >>> nx.set_node_attributes(G, {"a": "1", "b": "2", "c": "1", "d": "2"}, "income")
+    >>> r = ei_permutation_tests(G, ["race", "income"], n_permutations=99)
+    >>> r["race"]["observed"], r["income"]["observed"]
+    (-0.3333333333333333, 1.0)
+    """
     _check_permutations(n_permutations)
-    labels = _labels(G, attr)
-    order, u_idx, v_idx, codes, strata_codes = _prepare(labels, [G], strata)[0:5]
-    u_idx, v_idx = u_idx[0], v_idx[0]
-    m = len(u_idx)
+    net = _net(G)
+    attrs = list(dict.fromkeys(attrs))
     method = _method_text(n_permutations, strata)
-    if m == 0:
-        return {"observed": None, "expected": None, "sd": None, "p_value": None,
-                "n_permutations": n_permutations, "n_ties": 0, "method": method}
-    observed = float(_ei_from_codes(codes[None, :], u_idx, v_idx)[0])
-    rng = np.random.default_rng(seed)
-    null = np.concatenate([
-        _ei_from_codes(batch, u_idx, v_idx)
-        for batch in _label_permutations(codes, strata_codes, n_permutations, rng, m)
-    ])
-    expected = float(null.mean())
-    p = _two_sided_p(null, observed, expected)
-    return {"observed": observed, "expected": expected, "sd": float(null.std(ddof=1)) if len(null) > 1 else 0.0,
-            "p_value": p, "n_permutations": n_permutations, "n_ties": m, "method": method}
+    codes = {a: _codes(net, a)[0] for a in attrs}
+    shared: dict[bytes, list[str]] = {}
+    for a in attrs:
+        shared.setdefault(np.packbits(codes[a] >= 0).tobytes(), []).append(a)
+    out = {}
+    for group in shared.values():
+        known = codes[group[0]] >= 0
+        people, shuffler = _strata_layout(net, known, strata)
+        local = np.full(net.n, -1, dtype=np.int64)
+        local[people] = np.arange(len(people))
+        keep = known[net.src] & known[net.dst] & (net.src != net.dst)
+        u, v = local[net.src[keep]], local[net.dst[keep]]
+        m = len(u)
+        if m == 0:
+            for a in group:
+                out[a] = {"observed": None, "expected": None, "sd": None, "p_value": None,
+                          "n_permutations": n_permutations, "n_ties": 0, "method": method}
+            continue
+        labels = np.stack([_small(codes[a][people]) for a in group])          # (attributes, people)
+
+        def cross(pos, labels=labels, u=u, v=v):
+            x = labels[:, pos]
+            return np.count_nonzero(x[:, u] != x[:, v], axis=1)
+
+        observed = (2.0 * cross(np.arange(len(people))) - m) / m
+        null = (2.0 * shuffler.map(n_permutations, cross, seed=seed) - m) / m     # (permutations, attributes)
+        for i, a in enumerate(group):
+            column = null[:, i]
+            expected = float(column.mean())
+            out[a] = {"observed": float(observed[i]), "expected": expected,
+                      "sd": float(column.std(ddof=1)) if len(column) > 1 else 0.0,
+                      "p_value": two_sided_p(column, float(observed[i]), expected),
+                      "n_permutations": n_permutations, "n_ties": m, "method": method}
+    return {a: out[a] for a in attrs}
 
 
 def network_views(D) -> dict:
@@ -363,33 +377,6 @@ def _is_missing(value) -> bool:
         return False
 
 
-def _labels(G, attr) -> dict:
-    if not isinstance(attr, str) or not attr:
-        raise QueryError(f"attr must be the name of a node attribute, e.g. 'race_ethnicity'; got {attr!r}")
-    if not isinstance(G, nx.Graph):
-        raise QueryError(f"expected a networkx graph; got {type(G).__name__}")
-    return {v: d[attr] for v, d in G.nodes(data=True) if not _is_missing(d.get(attr))}
-
-
-def _check_nodes(G, nodes):
-    nodes = list(nodes)
-    missing = [v for v in nodes if v not in G]
-    if missing:
-        raise QueryError(f"{len(missing)} node(s) not in the network, e.g. {missing[:3]!r}")
-    return nodes
-
-
-def _contacts(G, v):
-    if G.is_directed():
-        yield from G.successors(v)
-        yield from G.predecessors(v)
-    elif G.is_multigraph():
-        for _, u in G.edges(v):
-            yield u
-    else:
-        yield from G.neighbors(v)
-
-
 def _ei(external, internal):
     total = external + internal
     return None if total == 0 else (external - internal) / total
@@ -414,83 +401,53 @@ def _method_text(n_permutations, strata):
     return f"label permutation, {n_permutations} shuffles{where}"
 
 
-def _prepare(labels, graphs, strata):
-    """Index the labelled people (sorted by stratum) and each graph's qualifying ties.
+def _net(G) -> ArrayNetwork:
+    if isinstance(G, ArrayNetwork):
+        return G
+    if not isinstance(G, nx.Graph):
+        raise QueryError(f"expected a networkx graph; got {type(G).__name__}")
+    return ArrayNetwork.from_networkx(G)
 
-    Returns (order, [u_idx per graph], [v_idx per graph], codes, strata_codes): people in
-    ``order`` are sorted by stratum so every stratum is a contiguous block, which is what
-    :func:`_label_permutations` shuffles within.
-    """
-    people = list(labels)
+
+def _codes(net: ArrayNetwork, attr):
+    if not isinstance(attr, str) or not attr:
+        raise QueryError(f"attr must be the name of a node attribute, e.g. 'race_ethnicity'; got {attr!r}")
+    return net.codes(attr)
+
+
+def _kept(net: ArrayNetwork, codes) -> np.ndarray:
+    """Edges that count: not a self-loop, both people with the attribute."""
+    return (codes[net.src] >= 0) & (codes[net.dst] >= 0) & (net.src != net.dst)
+
+
+def _edge_codes(net: ArrayNetwork, codes):
+    keep = _kept(net, codes)
+    return codes[net.src[keep]], codes[net.dst[keep]]
+
+
+def _stratum_codes(net: ArrayNetwork, people, strata) -> np.ndarray:
+    """One integer per person in ``people`` (positions): their stratum; missing strata share one code."""
     if strata is None:
-        stratum_of = dict.fromkeys(people, 0)
+        return np.zeros(len(people), dtype=np.int64)
+    if isinstance(strata, str):
+        raw = net.column(strata)[people]
+    elif isinstance(strata, Mapping):
+        raw = [strata.get(v) for v in net.ids[people].tolist()]
     else:
-        if isinstance(strata, str):
-            source = {}
-            for G in graphs:
-                for v, d in G.nodes(data=True):
-                    if v not in source or _is_missing(source[v]):
-                        source[v] = d.get(strata)
-        elif isinstance(strata, Mapping):
-            source = strata
-        else:
-            raise QueryError("strata must be a node -> stratum mapping or a node attribute name")
-        raw = {v: source.get(v) for v in people}
-        keys = {s: i for i, s in enumerate(_sorted({s for s in raw.values() if not _is_missing(s)}))}
-        missing_code = len(keys)
-        stratum_of = {v: (missing_code if _is_missing(s) else keys[s]) for v, s in raw.items()}
-    order = sorted(people, key=lambda v: stratum_of[v]) if strata is not None else people
-    index = {v: i for i, v in enumerate(order)}
-    group_codes = {g: i for i, g in enumerate(_sorted(set(labels.values())))}
-    codes = np.array([group_codes[labels[v]] for v in order], dtype=np.int32)
-    strata_codes = np.array([stratum_of[v] for v in order], dtype=np.int64)
-    us, vs = [], []
-    for G in graphs:
-        pairs = [(index[u], index[v]) for u, v in G.edges() if u != v and u in index and v in index]
-        arr = np.array(pairs, dtype=np.int64).reshape(-1, 2)
-        us.append(arr[:, 0])
-        vs.append(arr[:, 1])
-    return order, us, vs, codes, strata_codes
+        raise QueryError("strata must be a node -> stratum mapping or a node attribute name")
+    keys = {s: i for i, s in enumerate(_sorted({s for s in raw if not _is_missing(s)}))}
+    return np.array([len(keys) if _is_missing(s) else keys[s] for s in raw], dtype=np.int64)
 
 
-def _label_permutations(codes, strata_codes, n_permutations, rng, m):
-    """Yield batches (rows = permutations) of group codes shuffled within strata.
-
-    People are sorted by stratum, so each stratum is a contiguous block. Large blocks are
-    shuffled in place with ``rng.permuted`` (linear time); all the small blocks together
-    by sorting ``stratum + U(0,1)`` per row, which orders each small block at random.
-    """
-    n = len(codes)
-    batch = max(1, min(n_permutations, int(4_000_000 // max(n, m, 1))))
-    done = 0
-    starts = np.r_[0, np.flatnonzero(np.diff(strata_codes)) + 1] if n else np.zeros(0, dtype=np.int64)
-    ends = np.r_[starts[1:], n] if n else starts
-    large = [(a, b) for a, b in zip(starts, ends) if b - a >= _LARGE_STRATUM]
-    small = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends) if b - a < _LARGE_STRATUM] or
-                           [np.zeros(0, dtype=np.int64)])
-    while done < n_permutations:
-        b = min(batch, n_permutations - done)
-        out = np.empty((b, n), dtype=codes.dtype)
-        for a, e in large:
-            out[:, a:e] = rng.permuted(np.broadcast_to(codes[a:e], (b, e - a)), axis=1)
-        if len(small):
-            keys = strata_codes[small][None, :] + rng.random((b, len(small)))
-            out[:, small] = codes[small][np.argsort(keys, axis=1)]
-        yield out
-        done += b
+def _strata_layout(net: ArrayNetwork, known: np.ndarray, strata):
+    """The people to shuffle among (positions where ``known``), sorted so each stratum is one block,
+    and a :class:`~queries.permutation.Shuffler` for that layout."""
+    people = np.flatnonzero(known)
+    stratum = _stratum_codes(net, people, strata)
+    order = np.argsort(stratum, kind="stable")
+    return people[order], Shuffler(stratum[order])
 
 
-_LARGE_STRATUM = 256  # blocks at least this big are shuffled with rng.permuted, the rest by one sort
-
-
-def _ei_from_codes(code_rows, u_idx, v_idx):
-    m = len(u_idx)
-    external = (code_rows[:, u_idx] != code_rows[:, v_idx]).sum(axis=1)
-    return (2.0 * external - m) / m
-
-
-def _two_sided_p(null, observed, expected):
-    # A small tolerance so that ties with the observed value (exact in theory, off by
-    # rounding in floating point) count as "at least as extreme".
-    extreme = np.abs(null - expected) >= abs(observed - expected) - 1e-12
-    return float((extreme.sum() + 1) / (len(null) + 1))
+def _small(codes: np.ndarray) -> np.ndarray:
+    """Codes in the smallest integer type that holds them (faster gathers)."""
+    return codes.astype(np.int8 if codes.max(initial=0) < 127 else np.int32)

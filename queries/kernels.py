@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
+import numpy as np
 
 from civicties import settings
 from queries.errors import QueryError
@@ -174,6 +175,10 @@ def to_igraph(G, *, weight=None):
     _need_igraph()
     import igraph as ig
 
+    from queries.arrays import ArrayNetwork
+
+    if isinstance(G, ArrayNetwork):
+        return (G.simple() if G.is_multigraph() else G).to_igraph(weighted=weight is not None)
     if G.is_multigraph():
         raise QueryError("multigraphs are not supported here; collapse parallel ties with nx.Graph(G)")
     nodes = list(G)
@@ -229,7 +234,7 @@ def betweenness(G, *, normalized=True, method="auto", k=None, seed=0, weight=Non
         else:
             return _sampled_betweenness(G, k=k, seed=seed, normalized=normalized, weight=weight)
     if backend == "networkx":
-        values = nx.betweenness_centrality(G, normalized=normalized, weight=weight)
+        values = nx.betweenness_centrality(_nx(G), normalized=normalized, weight=weight)
         return MetricResult(values, "networkx", detail="exact (networkx)")
     g = to_igraph(G, weight=weight)
     raw = g.betweenness(directed=G.is_directed(), weights="weight" if weight else None)
@@ -315,12 +320,19 @@ def communities(G, *, seed=0, weight="weight", method="auto", resolution=1.0) ->
     if G.number_of_nodes() == 0:
         return MetricResult([], backend, seed=seed, detail="empty network")
     if backend == "networkx":
-        parts = nx.community.louvain_communities(G, weight=weight, resolution=resolution, seed=seed)
+        parts = nx.community.louvain_communities(_nx(G), weight=weight, resolution=resolution, seed=seed)
         return MetricResult([set(p) for p in parts], "networkx", seed=seed, detail="Louvain (networkx)")
     import igraph as ig
 
     U = G
-    if G.is_directed():
+    from queries.arrays import ArrayNetwork
+
+    if isinstance(G, ArrayNetwork):
+        if G.directed and G.weight is None:   # each direction counts 1, as below
+            G = ArrayNetwork(G.ids, G.src, G.dst, directed=True, weight=np.ones(G.m))
+        U = G.simple() if G.directed or G.multigraph else G
+        weight = "weight" if U.weight is not None else None
+    elif G.is_directed():
         U = nx.Graph()
         U.add_nodes_from(G)
         for u, v, d in G.edges(data=True):
@@ -350,6 +362,13 @@ def communities(G, *, seed=0, weight="weight", method="auto", resolution=1.0) ->
 # -- private helpers ---------------------------------------------------------------------
 
 
+def _nx(G):
+    """A networkx graph for the reference kernels (an ArrayNetwork is converted; small networks only)."""
+    from queries.arrays import ArrayNetwork
+
+    return G.to_networkx() if isinstance(G, ArrayNetwork) else G
+
+
 def _int_setting(name: str) -> int:
     raw = settings.get(name)  # declared once, with its help, in civicties/settings.py
     if raw is None or raw.strip() == "":
@@ -374,7 +393,7 @@ def _sampled_betweenness(G, *, k, seed, normalized, weight) -> MetricResult:
     pivots = random.Random(seed).sample(list(G.nodes()), k)
     detail = f"sampled: {k} pivots of {n} people, seed {seed}"
     if not igraph_available():
-        values = nx.betweenness_centrality(G, k=k, seed=seed, normalized=normalized, weight=weight)
+        values = nx.betweenness_centrality(_nx(G), k=k, seed=seed, normalized=normalized, weight=weight)
         return MetricResult(values, "sampled", exact=False, k=k, seed=seed, detail=detail + " (networkx)")
     g = to_igraph(G, weight=weight)
     index = {v: i for i, v in enumerate(g.vs["name"])}

@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 
 from graph.dataset import Dataset
+from queries.arrays import ArrayNetwork
 from queries.errors import QueryError
 
-__all__ = ["tie_network", "coattendance_network", "matched_ties", "VIEWS"]
+__all__ = ["tie_network", "coattendance_network", "tie_arrays", "coattendance_arrays", "matched_ties", "VIEWS"]
 
 VIEWS = ("union", "mutual", "directed")
 
@@ -98,3 +99,74 @@ def coattendance_network(ds: Dataset, *, max_event_size: int | None = None) -> n
             else:
                 G.add_edge(u, v, weight=1)
     return G
+
+
+def _people_arrays(ds: Dataset) -> tuple[np.ndarray, pd.Index, dict]:
+    people = ds.people
+    ids = people["person_id"].to_numpy(dtype=object)
+    columns = {c: people[c].to_numpy(dtype=object) for c in people.columns if c != "person_id"}
+    return ids, pd.Index(ids, dtype=object), columns
+
+
+def tie_arrays(ds: Dataset, *, view: str = "union", waves: list[str] | None = None) -> ArrayNetwork:
+    """The tie network of :func:`tie_network` as an :class:`~queries.arrays.ArrayNetwork`, built from the
+    tables without a networkx graph (the same people in the same order, the same edges).
+
+    Union edges come in the order :func:`tie_network` adds them (first report of each pair), as
+    (smaller id, larger id); directed edges are distinct (reporter, named) pairs; mutual edges are
+    union pairs both people named.
+    """
+    if view not in VIEWS:
+        raise QueryError(f"unknown network view {view!r}; use one of {', '.join(VIEWS)}")
+    ids, index, columns = _people_arrays(ds)
+    t = matched_ties(ds, waves=waves)
+    a = index.get_indexer(t["from_person_id"].to_numpy(dtype=object))
+    b = index.get_indexer(t["to_person_id"].to_numpy(dtype=object))
+    ok = (a >= 0) & (b >= 0)
+    a, b = a[ok].astype(np.int64), b[ok].astype(np.int64)
+    n = max(len(ids), 1)
+    if view == "directed":
+        _, first = np.unique(a * n + b, return_index=True)
+        first.sort()
+        return ArrayNetwork(ids, a[first], b[first], directed=True, columns=columns)
+    # the smaller id first, as tie_network does (ids compare as text)
+    swap = t["from_person_id"].to_numpy(dtype=object)[ok] > t["to_person_id"].to_numpy(dtype=object)[ok]
+    u, v = np.where(swap, b, a), np.where(swap, a, b)
+    key = u * n + v
+    _, first = np.unique(key, return_index=True)
+    first.sort()
+    if view == "mutual":  # both directions reported
+        named = np.unique(a * n + b)
+        uu, vv = u[first], v[first]
+        first = first[np.isin(uu * n + vv, named) & np.isin(vv * n + uu, named)]
+    return ArrayNetwork(ids, u[first], v[first], directed=False, columns=columns)
+
+
+def coattendance_arrays(ds: Dataset, *, max_event_size: int | None = None) -> ArrayNetwork:
+    """The co-attendance network of :func:`coattendance_network` as arrays: one edge per pair of people who
+    attended an event together (each pair once, smaller position first), ``weight`` = shared events."""
+    ids, index, columns = _people_arrays(ds)
+    att = ds.attendance
+    person = index.get_indexer(att["person_id"].to_numpy(dtype=object))
+    event = pd.factorize(att["event_id"].to_numpy(dtype=object))[0]
+    ok = person >= 0
+    n = max(len(ids), 1)
+    pe = np.unique(event[ok].astype(np.int64) * n + person[ok])       # distinct (event, person)
+    event, person = pe // n, pe % n
+    sizes = np.bincount(event) if len(event) else np.zeros(0, dtype=np.int64)
+    if max_event_size is not None:
+        keep = sizes[event] <= max_event_size
+        event, person = event[keep], person[keep]
+    starts = np.r_[0, np.flatnonzero(np.diff(event)) + 1] if len(event) else np.zeros(0, dtype=np.int64)
+    ends = np.r_[starts[1:], len(event)] if len(event) else starts
+    keys = []
+    for s, e in zip(starts, ends):
+        if e - s < 2:
+            continue
+        members = person[s:e]                                         # sorted: (event, person) keys sorted
+        i, j = np.triu_indices(e - s, k=1)
+        keys.append(members[i] * n + members[j])
+    if not keys:
+        return ArrayNetwork(ids, [], [], directed=False, columns=columns, weight=np.zeros(0))
+    key, weight = np.unique(np.concatenate(keys), return_counts=True)
+    return ArrayNetwork(ids, key // n, key % n, directed=False, columns=columns, weight=weight.astype(float))

@@ -295,13 +295,15 @@ def test_assortativity_matches_networkx_reference():
 
 def test_shuffles_keep_each_stratum_composition_large_and_small_blocks():
     import numpy as np
-    from queries.homophily import _LARGE_STRATUM, _label_permutations
+    from queries.permutation import _LARGE, Shuffler
     rng = np.random.default_rng(1)
-    sizes = [3, _LARGE_STRATUM + 40, 5, 1]  # small, large, small, single blocks
+    sizes = [3, _LARGE + 40, 5, 1, 70]  # small, large, small, single, small of another width
     strata = np.repeat(np.arange(len(sizes)), sizes)
     codes = rng.integers(0, 4, strata.size).astype(np.int32)
-    rows = np.vstack(list(_label_permutations(codes, strata, 50, np.random.default_rng(2), 10)))
-    assert rows.shape == (50, strata.size)
+    rows = np.vstack([codes[p] for p in Shuffler(strata).batches(120, seed=2)])
+    assert rows.shape == (120, strata.size)
+    again = np.vstack([codes[p] for p in Shuffler(strata).batches(120, seed=2, workers=1)])
+    assert (rows == again).all()  # the same shuffles whatever the number of threads
     for s in range(len(sizes)):
         block = strata == s
         assert all(sorted(r[block]) == sorted(codes[block]) for r in rows)

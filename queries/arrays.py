@@ -1,0 +1,243 @@
+"""Networks as integer arrays: the form the heavy measures compute on.
+
+networkx is the API (every measure takes an ``nx.Graph``/``nx.DiGraph``) and the reference
+implementation; but walking a 200,000-person graph edge by edge in Python costs seconds per
+measure. An :class:`ArrayNetwork` holds the same network as numpy arrays -- node ids, the two
+ends of every edge as positions, and the people's attributes as columns -- so each measure is a
+few vectorised passes. Every measure in ``queries`` accepts either form (:func:`as_arrays`), and
+the report builds the arrays straight from the dataset's tables (:mod:`queries.network`), never
+building a networkx graph at all.
+
+>>> G = nx.Graph([("a", "b"), ("b", "c")])
+>>> nx.set_node_attributes(G, {"a": "x", "b": "x", "c": "y"}, "race")
+>>> net = as_arrays(G)
+>>> net.n, net.m, net.codes("race")[0].tolist(), net.codes("race")[1]
+(3, 2, [0, 0, 1], ['x', 'y'])
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from queries.errors import QueryError
+
+__all__ = ["ArrayNetwork", "as_arrays", "is_missing", "sorted_groups"]
+
+
+def is_missing(value) -> bool:
+    """None and NaN are missing attribute values (an empty string is a value)."""
+    if value is None:
+        return True
+    try:
+        return isinstance(value, float) and math.isnan(value)
+    except TypeError:
+        return False
+
+
+def sorted_groups(values) -> list:
+    """Distinct values sorted (by their text when they do not compare)."""
+    values = set(values)
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=str)
+
+
+class ArrayNetwork:
+    """A network as arrays: node ``i`` is ``ids[i]``; edge ``e`` joins ``src[e]`` and ``dst[e]``.
+
+    ``directed``: whether edges have a direction (reporter -> named). Edges are kept as given
+    (self-loops and, for a multigraph, parallel edges included); each measure decides what to
+    ignore, as its networkx form does. Attributes come from ``columns`` (attribute -> sequence
+    aligned with ``ids``) or, for a network made from networkx, from its node data.
+    ``weight``: optional edge weights (e.g. shared events in the co-attendance network).
+    """
+
+    def __init__(self, ids, src, dst, *, directed: bool = False, columns: Mapping | None = None,
+                 node_data: Sequence[Mapping] | None = None, weight=None, multigraph: bool = False):
+        self.ids = np.asarray(ids, dtype=object) if not isinstance(ids, np.ndarray) else ids
+        self.src = np.asarray(src, dtype=np.int64)
+        self.dst = np.asarray(dst, dtype=np.int64)
+        if self.src.shape != self.dst.shape:
+            raise QueryError("src and dst must have the same length")
+        self.directed = bool(directed)
+        self.multigraph = bool(multigraph)
+        self.weight = None if weight is None else np.asarray(weight, dtype=float)
+        self._columns = {k: np.asarray(v, dtype=object) for k, v in (columns or {}).items()}
+        self._node_data = node_data
+        self._codes: dict[str, tuple[np.ndarray, list]] = {}
+        self._index = None
+
+    # -- construction -----------------------------------------------------------------
+
+    @classmethod
+    def from_networkx(cls, G, *, weight: str | None = None) -> ArrayNetwork:
+        """The arrays of a networkx graph: nodes in ``list(G)`` order, edges in ``G.edges()`` order."""
+        if not isinstance(G, nx.Graph):
+            raise QueryError(f"expected a networkx graph; got {type(G).__name__}")
+        nodes = list(G)
+        index = {v: i for i, v in enumerate(nodes)}
+        m = G.number_of_edges()
+        src = np.empty(m, dtype=np.int64)
+        dst = np.empty(m, dtype=np.int64)
+        w = np.ones(m) if weight is not None else None
+        for e, (u, v, d) in enumerate(G.edges(data=True)):
+            src[e], dst[e] = index[u], index[v]
+            if w is not None:
+                w[e] = d.get(weight, 1)
+        ids = np.empty(len(nodes), dtype=object)
+        ids[:] = nodes
+        return cls(ids, src, dst, directed=G.is_directed(), node_data=[d for _, d in G.nodes(data=True)],
+                   weight=w, multigraph=G.is_multigraph())
+
+    def to_networkx(self, attrs: Sequence[str] = ()) -> nx.Graph:
+        """The same network in networkx (small networks: the reference kernels run on it)."""
+        G = (nx.MultiDiGraph() if self.directed else nx.MultiGraph()) if self.multigraph else \
+            (nx.DiGraph() if self.directed else nx.Graph())
+        if self._node_data is not None and not attrs:
+            G.add_nodes_from(zip(self.ids.tolist(), self._node_data))
+        else:
+            cols = {a: self.column(a) for a in attrs}
+            G.add_nodes_from((v, {a: c[i] for a, c in cols.items() if not is_missing(c[i])})
+                             for i, v in enumerate(self.ids.tolist()))
+        ids = self.ids
+        if self.weight is None:
+            G.add_edges_from(zip(ids[self.src].tolist(), ids[self.dst].tolist()))
+        else:
+            G.add_weighted_edges_from(zip(ids[self.src].tolist(), ids[self.dst].tolist(), self.weight.tolist()))
+        return G
+
+    # -- basic facts ------------------------------------------------------------------
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    @property
+    def m(self) -> int:
+        return len(self.src)
+
+    # the few networkx-style questions the size routing in queries.kernels asks
+    def number_of_nodes(self) -> int:
+        return self.n
+
+    def number_of_edges(self) -> int:
+        return self.m
+
+    def is_directed(self) -> bool:
+        return self.directed
+
+    def is_multigraph(self) -> bool:
+        return self.multigraph
+
+    def nodes(self) -> list:
+        return self.ids.tolist()
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        return iter(self.ids.tolist())
+
+    def index(self) -> pd.Index:
+        """Node ids as a pandas Index (position lookups with ``get_indexer``)."""
+        if self._index is None:
+            self._index = pd.Index(self.ids, dtype=object)
+        return self._index
+
+    def positions(self, nodes) -> np.ndarray:
+        """Positions of the given node ids; a QueryError names any not in the network."""
+        nodes = list(nodes)
+        pos = self.index().get_indexer(pd.Index(nodes, dtype=object)) if nodes else np.zeros(0, dtype=np.int64)
+        if (pos < 0).any():
+            missing = [v for v, p in zip(nodes, pos) if p < 0]
+            raise QueryError(f"{len(missing)} node(s) not in the network, e.g. {missing[:3]!r}")
+        return pos.astype(np.int64)
+
+    def column(self, attr: str) -> np.ndarray:
+        """One attribute of every node (object array; None where missing)."""
+        if not isinstance(attr, str) or not attr:
+            raise QueryError(f"attr must be the name of a node attribute, e.g. 'race_ethnicity'; got {attr!r}")
+        if attr not in self._columns:
+            out = np.empty(self.n, dtype=object)
+            if self._node_data is not None:
+                out[:] = [d.get(attr) for d in self._node_data]
+            self._columns[attr] = out
+        return self._columns[attr]
+
+    def codes(self, attr: str) -> tuple[np.ndarray, list]:
+        """Group codes of one attribute: (int32 array, -1 where missing; the sorted group values)."""
+        if attr not in self._codes:
+            values = self.column(attr)
+            missing = np.fromiter((is_missing(x) for x in values), dtype=bool, count=len(values))
+            groups = sorted_groups(values[~missing])
+            lookup = {g: i for i, g in enumerate(groups)}
+            codes = np.full(self.n, -1, dtype=np.int32)
+            known = np.flatnonzero(~missing)
+            codes[known] = [lookup[x] for x in values[known]]
+            self._codes[attr] = (codes, groups)
+        return self._codes[attr]
+
+    def loops(self) -> np.ndarray:
+        """True for each self-loop edge."""
+        return self.src == self.dst
+
+    def degree(self) -> np.ndarray:
+        """Edges at each node (in + out when directed; a self-loop counts twice, as in networkx)."""
+        return np.bincount(self.src, minlength=self.n) + np.bincount(self.dst, minlength=self.n)
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each pair of different people joined by at least one edge, once, as (lower, higher) positions."""
+        keep = ~self.loops()
+        a, b = self.src[keep], self.dst[keep]
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        key = np.unique(lo * self.n + hi)
+        return key // max(self.n, 1), key % max(self.n, 1)
+
+    def simple(self) -> ArrayNetwork:
+        """The undirected simple graph: one edge per pair of different people (weights summed)."""
+        keep = ~self.loops()
+        a, b = self.src[keep], self.dst[keep]
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        key, inverse = np.unique(lo * self.n + hi, return_inverse=True)
+        n = max(self.n, 1)
+        weight = None
+        if self.weight is not None:
+            weight = np.bincount(inverse, weights=self.weight[keep], minlength=len(key))
+        return ArrayNetwork(self.ids, key // n, key % n, directed=False, columns=self._columns,
+                            node_data=self._node_data, weight=weight)
+
+    def with_edges(self, mask) -> ArrayNetwork:
+        """The same people with only the edges where ``mask`` is True."""
+        return ArrayNetwork(self.ids, self.src[mask], self.dst[mask], directed=self.directed,
+                            columns=self._columns, node_data=self._node_data,
+                            weight=None if self.weight is None else self.weight[mask], multigraph=self.multigraph)
+
+    def adjacency(self):
+        """The simple undirected graph as a symmetric 0/1 scipy CSR matrix."""
+        from scipy import sparse
+
+        u, v = self.pairs()
+        data = np.ones(2 * len(u), dtype=np.int32)
+        return sparse.csr_matrix((data, (np.r_[u, v], np.r_[v, u])), shape=(self.n, self.n))
+
+    def to_igraph(self, *, weighted: bool = False):
+        """The network in python-igraph; vertex ``i`` is ``ids[i]`` (vertex attribute ``name``)."""
+        import igraph as ig
+
+        g = ig.Graph(n=self.n, edges=np.column_stack([self.src, self.dst]).tolist(), directed=self.directed)
+        g.vs["name"] = self.ids.tolist()
+        if weighted and self.weight is not None:
+            g.es["weight"] = self.weight.tolist()
+        return g
+
+
+def as_arrays(G, *, weight: str | None = None) -> ArrayNetwork:
+    """An :class:`ArrayNetwork` as it is, or a networkx graph converted."""
+    if isinstance(G, ArrayNetwork):
+        return G
+    return ArrayNetwork.from_networkx(G, weight=weight)

@@ -1,0 +1,116 @@
+"""The permutation engine behind every significance test in ``queries``: group labels shuffled
+within strata (cohorts), many times, fast.
+
+A test keeps the network fixed and shuffles which person carries which label; the statistic
+(E-I, the change in E-I, ...) is recomputed for each shuffle to give its distribution under
+"labels are unrelated to ties". People are laid out so that each stratum is a contiguous block;
+a shuffle is then a permutation of positions within each block. Shuffles are drawn in fixed-size
+batches, each batch from its own child of ``numpy.random.SeedSequence(seed)``, so a result depends
+on the seed alone -- not on how many threads drew the batches (the sorting and drawing release the
+GIL, so batches run on every core).
+
+>>> sh = Shuffler(np.array([0, 0, 0, 1, 1]))
+>>> perms = np.vstack([p for p in sh.batches(4, seed=1)])
+>>> perms.shape, sorted(perms[0][:3].tolist()), sorted(perms[0][3:].tolist())
+((4, 5), [0, 1, 2], [3, 4])
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+__all__ = ["Shuffler", "BATCH", "two_sided_p"]
+
+#: Shuffles per batch (each batch has its own random stream).
+BATCH = 50
+#: Blocks at least this big are shuffled on their own; smaller ones together, padded to a width.
+_LARGE = 512
+
+
+class Shuffler:
+    """Within-block permutations of positions ``0..n-1``; ``strata_codes`` must be sorted (blocks contiguous)."""
+
+    def __init__(self, strata_codes: np.ndarray):
+        strata_codes = np.asarray(strata_codes)
+        n = self.n = len(strata_codes)
+        if n and (np.diff(strata_codes) < 0).any():
+            raise ValueError("strata_codes must be sorted so that each stratum is one block")
+        starts = np.r_[0, np.flatnonzero(np.diff(strata_codes)) + 1] if n else np.zeros(0, dtype=np.int64)
+        ends = np.r_[starts[1:], n] if n else starts
+        sizes = ends - starts
+        self.large = [(int(a), int(e)) for a, e, s in zip(starts, ends, sizes) if s >= _LARGE]
+        # small blocks, grouped by width (next power of two) so padding wastes at most half
+        self.small = []
+        small = [(a, e, s) for a, e, s in zip(starts, ends, sizes) if 1 < s < _LARGE]
+        by_width: dict[int, list] = {}
+        for a, e, s in small:
+            by_width.setdefault(1 << int(np.ceil(np.log2(s))), []).append((a, e))
+        for width, blocks in sorted(by_width.items()):
+            mat = np.full((len(blocks), width), -1, dtype=np.int64)
+            for i, (a, e) in enumerate(blocks):
+                mat[i, : e - a] = np.arange(a, e)
+            valid = mat >= 0
+            self.small.append((mat, valid, mat[valid]))
+
+    def draw(self, rng: np.random.Generator, b: int) -> np.ndarray:
+        """``b`` shuffles: a (b, n) array whose row r says which position's label position i gets."""
+        out = np.broadcast_to(np.arange(self.n), (b, self.n)).copy()
+        for a, e in self.large:
+            out[:, a:e] = a + np.argsort(rng.random((b, e - a), dtype=np.float32), axis=1)
+        for mat, valid, targets in self.small:
+            keys = rng.random((b,) + mat.shape, dtype=np.float32)
+            keys[:, ~valid] = 2.0                      # padding sorts last, real members first
+            order = np.argsort(keys, axis=2)
+            picked = np.take_along_axis(np.broadcast_to(mat, keys.shape), order, axis=2)
+            out[:, targets] = picked[:, valid]         # each row's first s entries are its members
+        return out
+
+    def batches(self, n_permutations: int, *, seed, workers: int | None = None) -> Iterator[np.ndarray]:
+        """Yield ``n_permutations`` shuffles in batches of :data:`BATCH`, in a fixed order, drawn in threads."""
+        sizes = [min(BATCH, n_permutations - i) for i in range(0, n_permutations, BATCH)]
+        children = np.random.SeedSequence(seed).spawn(len(sizes))
+        workers = workers or min(os.cpu_count() or 1, 4)
+        if workers == 1 or len(sizes) == 1:
+            for size, child in zip(sizes, children):
+                yield self.draw(np.random.default_rng(child), size)
+            return
+        with ThreadPoolExecutor(workers) as pool:
+            yield from pool.map(lambda sc: self.draw(np.random.default_rng(sc[1]), sc[0]), zip(sizes, children))
+
+    def map(self, n_permutations: int, stat, *, seed, workers: int | None = None) -> np.ndarray:
+        """``stat(perm_row) -> array`` for each shuffle, stacked: (n_permutations, ...) in a fixed order.
+
+        The statistic runs in the drawing threads too (numpy's gathers and sorts release the GIL).
+        """
+        sizes = [min(BATCH, n_permutations - i) for i in range(0, n_permutations, BATCH)]
+        children = np.random.SeedSequence(seed).spawn(len(sizes))
+        workers = workers or min(os.cpu_count() or 1, 4)
+
+        def one(job):
+            size, child = job
+            perms = self.draw(np.random.default_rng(child), size)
+            return np.stack([np.asarray(stat(row)) for row in perms])
+
+        if workers == 1 or len(sizes) == 1:
+            parts = [one(job) for job in zip(sizes, children)]
+        else:
+            with ThreadPoolExecutor(workers) as pool:
+                parts = list(pool.map(one, zip(sizes, children)))
+        return np.concatenate(parts) if parts else np.zeros((0,))
+
+
+def two_sided_p(null: np.ndarray, observed: float, expected: float) -> float:
+    """Two-sided permutation p-value with the +1 correction:
+    ``(#{|null - expected| >= |observed - expected|} + 1) / (len(null) + 1)``.
+
+    A small tolerance counts ties with the observed value (exact in theory, off by floating-point
+    rounding) as "at least as extreme".
+
+    >>> two_sided_p(np.array([0.0, 0.1, -0.1, 0.5]), 0.5, 0.0)
+    0.4
+    """
+    extreme = np.abs(null - expected) >= abs(observed - expected) - 1e-12
+    return float((extreme.sum() + 1) / (len(null) + 1))

@@ -19,9 +19,10 @@ _INTERNAL = {"id"}
 def _frame(rows: list[dict], table: str) -> pd.DataFrame:
     columns = list(TABLES[table].columns)
     extra = sorted({k for r in rows for k in r} - set(columns) - _INTERNAL)
-    df = pd.DataFrame([{k: v for k, v in r.items() if k not in _INTERNAL} for r in rows],
-                      columns=columns + extra, dtype=object)
-    df = df.astype(object).where(df.notna(), None)
+    # column by column: far faster than a frame from a million dicts
+    df = pd.DataFrame({c: pd.Series([r.get(c) for r in rows], dtype=object) for c in columns + extra},
+                      columns=columns + extra)
+    df = df.where(df.notna(), None)
     if TABLES[table].key and len(df):
         df = df.sort_values(list(TABLES[table].key), na_position="first", kind="stable").reset_index(drop=True)
     return df

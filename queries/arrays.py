@@ -211,11 +211,37 @@ class ArrayNetwork:
         return ArrayNetwork(self.ids, key // n, key % n, directed=False, columns=self._columns,
                             node_data=self._node_data, weight=weight)
 
+    def on_edges(self, src, dst, *, directed: bool | None = None) -> ArrayNetwork:
+        """The same people (and attributes) joined by other edges."""
+        return ArrayNetwork(self.ids, src, dst, directed=self.directed if directed is None else directed,
+                            columns=self._columns, node_data=self._node_data)
+
     def with_edges(self, mask) -> ArrayNetwork:
         """The same people with only the edges where ``mask`` is True."""
         return ArrayNetwork(self.ids, self.src[mask], self.dst[mask], directed=self.directed,
                             columns=self._columns, node_data=self._node_data,
                             weight=None if self.weight is None else self.weight[mask], multigraph=self.multigraph)
+
+    def induced(self, keep) -> ArrayNetwork:
+        """The sub-network among the people where ``keep`` (a boolean array) is True."""
+        keep = np.asarray(keep, dtype=bool)
+        new = np.full(self.n, -1, dtype=np.int64)
+        new[keep] = np.arange(int(keep.sum()))
+        e = keep[self.src] & keep[self.dst]
+        data = None if self._node_data is None else [d for d, k in zip(self._node_data, keep) if k]
+        return ArrayNetwork(self.ids[keep], new[self.src[e]], new[self.dst[e]], directed=self.directed,
+                            columns={a: c[keep] for a, c in self._columns.items()}, node_data=data,
+                            weight=None if self.weight is None else self.weight[e], multigraph=self.multigraph)
+
+    def has_edge(self, u, v) -> bool:
+        """Whether an edge joins u to v (either way round when undirected), as ``nx.Graph.has_edge``."""
+        if not hasattr(self, "_edge_keys"):
+            n = max(self.n, 1)
+            keys = self.src * n + self.dst
+            self._edge_keys = set((keys if self.directed else np.r_[keys, self.dst * n + self.src]).tolist())
+            self._position = {v: i for i, v in enumerate(self.ids.tolist())}
+        i, j = self._position.get(u), self._position.get(v)
+        return i is not None and j is not None and i * max(self.n, 1) + j in self._edge_keys
 
     def adjacency(self):
         """The simple undirected graph as a symmetric 0/1 scipy CSR matrix."""

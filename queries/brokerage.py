@@ -146,22 +146,21 @@ def gould_fernandez_by_group(D, attr) -> dict:
     """Gould-Fernandez role counts summed over the brokers of each group: group -> {role: count}.
 
     For an evaluator: which racial or income groups do the brokering, and in which roles (e.g. how
-    often Latino parents are the gatekeepers into their own group). Groups whose members broker no
-    open path are left out. Same counts as summing :func:`gould_fernandez` by the broker's group,
+    often Latino parents are the gatekeepers into their own group). Every group found is listed, with
+    every role and the ``total``. Same counts as summing :func:`gould_fernandez` by the broker's group,
     computed without a per-person table (fast on 100,000 people).
 
     >>> D = nx.DiGraph([("a", "b"), ("b", "c"), ("c", "d")])
     >>> nx.set_node_attributes(D, {"a": "x", "b": "y", "c": "x", "d": "x"}, "race")
-    >>> gould_fernandez_by_group(D, "race")
-    {'x': {'gatekeeper': 1}, 'y': {'itinerant': 1}}
+    >>> {g: {r: c for r, c in roles.items() if c} for g, roles in gould_fernandez_by_group(D, "race").items()}
+    {'x': {'gatekeeper': 1, 'total': 1}, 'y': {'itinerant': 1, 'total': 1}}
     """
     net, codes = _gf_input(D, attr)
     groups = net.codes(attr)[1]
     broker, role = _gf_paths(net, codes)
     k = len(GF_ROLES)
     table = np.bincount(codes[broker] * k + role, minlength=len(groups) * k).reshape(len(groups), k)
-    return {str(g): {r: int(c) for r, c in zip(GF_ROLES, row) if c}
-            for g, row in zip(groups, table.tolist()) if any(row)}
+    return {str(g): {**dict(zip(GF_ROLES, row)), "total": sum(row)} for g, row in zip(groups, table.tolist())}
 
 
 def bridges(G) -> list:

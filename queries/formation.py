@@ -155,19 +155,27 @@ def cohort_changes(before: ArrayNetwork, after: ArrayNetwork, cohort_of: Mapping
         shuffler = Shuffler(stack_cohort[known])
 
         def ends(x):
+            """The ties among labelled people, as (cohort, u, v) in stacked positions, cohort-major."""
             c, k = x // nn, x % nn
-            u = np.searchsorted(local_keys, c * n + k // n)
-            v = np.searchsorted(local_keys, c * n + k % n)
-            ok = (u < len(local_keys)) & (v < len(local_keys))
-            ok[ok] = (local_keys[u[ok]] == c[ok] * n + k[ok] // n) & (local_keys[v[ok]] == c[ok] * n + k[ok] % n)
-            return c[ok], u[ok], v[ok]
+            ku, kv = c * n + k // n, c * n + k % n
+            u = np.minimum(np.searchsorted(local_keys, ku), max(len(local_keys) - 1, 0))
+            v = np.minimum(np.searchsorted(local_keys, kv), max(len(local_keys) - 1, 0))
+            ok = (local_keys[u] == ku) & (local_keys[v] == kv) if len(local_keys) else np.zeros(len(x), dtype=bool)
+            return np.searchsorted(c[ok], np.arange(K + 1)), u[ok], v[ok]
 
-        sets = [ends(B), ends(A), ends(New)]
-        totals = np.stack([np.bincount(c, minlength=K) for c, _, _ in sets])     # (3, K) qualifying ties
+        # three disjoint sets: kept (before and after), lost (before only) and new (after only)
+        sets = [ends(np.intersect1d(B, A, assume_unique=True)), ends(lost), ends(New)]
+        part = np.stack([np.diff(bounds) for bounds, _, _ in sets])               # (3, K) qualifying ties
+        combine = np.array([[1, 1, 0], [1, 0, 1], [0, 0, 1]])                    # before, after, new
+        totals = combine @ part
 
         def stat(p, sets=sets, labels=labels):
             x = labels[p]
-            return np.stack([np.bincount(c, weights=x[u] != x[v], minlength=K) for c, u, v in sets])
+            out = []
+            for bounds, u, v in sets:
+                running = np.concatenate([[0], np.cumsum(x.take(u) != x.take(v))])
+                out.append(running[bounds[1:]] - running[bounds[:-1]])
+            return combine @ np.stack(out)
 
         observed = _ei_rows(stat(np.arange(len(labels))), totals)
         null = _ei_rows(shuffler.map(n_permutations, stat, seed=seed), totals)     # (perms, 3, K)

@@ -311,8 +311,11 @@ def ei_permutation_tests(G, attrs, *, n_permutations=1000, seed=0, strata=None) 
         labels = np.stack([_small(codes[a][people]) for a in group])          # (attributes, people)
 
         def cross(pos, labels=labels, u=u, v=v):
-            x = labels[:, pos]
-            return np.count_nonzero(x[:, u] != x[:, v], axis=1)
+            out = []
+            for row in labels:
+                x = row.take(pos)
+                out.append(np.count_nonzero(x.take(u) != x.take(v)))
+            return np.array(out)
 
         observed = (2.0 * cross(np.arange(len(people))) - m) / m
         null = (2.0 * shuffler.map(n_permutations, cross, seed=seed) - m) / m     # (permutations, attributes)

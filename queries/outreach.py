@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from graph.dataset import Dataset
+from queries.arrays import ArrayNetwork
 from queries.errors import QueryError
 from queries.network import matched_ties
 from queries.pipeline import _as_of, _dates
@@ -180,6 +181,10 @@ def _pairs(ds: Dataset, G) -> pd.DataFrame:
     if G is None:
         t = matched_ties(ds)
         a, b = t["from_person_id"].astype(str), t["to_person_id"].astype(str)
+    elif isinstance(G, ArrayNetwork):
+        lo, hi = G.pairs()
+        a = pd.Series(G.ids[lo], dtype=object).astype(str)
+        b = pd.Series(G.ids[hi], dtype=object).astype(str)
     else:
         if not hasattr(G, "edges") or not hasattr(G, "nodes"):
             raise QueryError("G must be a networkx graph (e.g. tie_network(ds)) or None")

@@ -42,12 +42,12 @@ class Shuffler:
         ends = np.r_[starts[1:], n] if n else starts
         sizes = ends - starts
         self.large = [(int(a), int(e)) for a, e, s in zip(starts, ends, sizes) if s >= _LARGE]
-        # small blocks, grouped by width (next power of two) so padding wastes at most half
+        # small blocks, grouped by width (the next multiple of 16) so little is padding
         self.small = []
         small = [(a, e, s) for a, e, s in zip(starts, ends, sizes) if 1 < s < _LARGE]
         by_width: dict[int, list] = {}
         for a, e, s in small:
-            by_width.setdefault(1 << int(np.ceil(np.log2(s))), []).append((a, e))
+            by_width.setdefault(-(-int(s) // 16) * 16, []).append((a, e))
         for width, blocks in sorted(by_width.items()):
             mat = np.full((len(blocks), width), -1, dtype=np.int64)
             for i, (a, e) in enumerate(blocks):
@@ -59,7 +59,8 @@ class Shuffler:
         """``b`` shuffles: a (b, n) array whose row r says which position's label position i gets."""
         out = np.broadcast_to(np.arange(self.n), (b, self.n)).copy()
         for a, e in self.large:
-            out[:, a:e] = a + np.argsort(rng.random((b, e - a), dtype=np.float32), axis=1)
+            for row in out:
+                row[a:e] = a + rng.permutation(e - a)
         for mat, valid, targets in self.small:
             keys = rng.random((b,) + mat.shape, dtype=np.float32)
             keys[:, ~valid] = 2.0                      # padding sorts last, real members first

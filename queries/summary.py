@@ -4,14 +4,16 @@ from __future__ import annotations
 import math
 from statistics import median
 
-import networkx as nx
+import networkx as nx  # noqa: F401  (the doctests build small graphs)
 import numpy as np
 import pandas as pd
 
 from graph.dataset import Dataset
 from queries.brokerage import betweenness
 from queries.communities import louvain
-from queries.network import coattendance_network, matched_ties, tie_network
+from queries.arrays import as_arrays
+from queries.homophily import ei_index
+from queries.network import coattendance_arrays, matched_ties, tie_arrays
 
 __all__ = ["cross_tie_share", "isolated_parents", "funnel", "days_to_seat", "summary_metrics",
            "DEFAULT_ATTRIBUTES"]
@@ -19,35 +21,35 @@ __all__ = ["cross_tie_share", "isolated_parents", "funnel", "days_to_seat", "sum
 DEFAULT_ATTRIBUTES = ("race_ethnicity", "income_band")
 
 
-def _edge_pairs(G: nx.Graph, attr: str):
-    values = {n: v for n, v in G.nodes(data=attr) if v is not None}
-    return [(values[u], values[v]) for u, v in G.edges() if u in values and v in values]
-
-
-def cross_tie_share(G: nx.Graph, attr: str) -> float | None:
+def cross_tie_share(G, attr: str) -> float | None:
     """Share of ties joining people of different `attr` values, among ties whose two ends both have one.
 
     For a program, the share of its relationships that bridge groups (race, income). None when no tie
-    has both ends described. E-I index = 2 * share - 1 (Krackhardt & Stern 1988).
+    has both ends described. E-I index = 2 * share - 1 (Krackhardt & Stern 1988), so this is
+    :func:`queries.homophily.ei_index` on the 0..1 scale.
 
     >>> G = nx.Graph([(1, 2), (2, 3), (3, 4)])
     >>> nx.set_node_attributes(G, {1: "a", 2: "a", 3: "b"}, "race")
     >>> cross_tie_share(G, "race")  # 1-2 same, 2-3 cross, 3-4 undescribed
     0.5
     """
-    pairs = _edge_pairs(G, attr)
-    if not pairs:
-        return None
-    return sum(a != b for a, b in pairs) / len(pairs)
+    ei = ei_index(G, attr)
+    return None if ei is None else (ei + 1) / 2
 
 
-def _ei(share: float | None) -> float | None:
-    return None if share is None else 2 * share - 1
+def isolated_parents(G) -> list[str]:
+    """Sorted ids of parents with no tie at all: the families a coordinator should reach first.
 
+    People without a role count as parents.
 
-def isolated_parents(G: nx.Graph) -> list[str]:
-    """Sorted ids of parents with no tie at all: the families a coordinator should reach first."""
-    return sorted(n for n, d in G.nodes(data=True) if d.get("role", "parent") == "parent" and G.degree(n) == 0)
+    >>> G = nx.Graph([("a", "b")]); G.add_node("c", role="parent"); G.add_node("t", role="teacher")
+    >>> isolated_parents(G)
+    ['c']
+    """
+    net = as_arrays(G)
+    role = net.column("role")
+    parent = np.fromiter((r is None or r == "parent" for r in role), dtype=bool, count=net.n)
+    return sorted(net.ids[parent & (net.degree() == 0)].tolist())
 
 
 def days_to_seat(ds: Dataset) -> pd.DataFrame:
@@ -83,7 +85,7 @@ def funnel(ds: Dataset) -> dict:
             "appointed": int(seats["days"].notna().sum())}
 
 
-def _top_brokers(G: nx.Graph, result=None, n: int = 10) -> tuple[list[dict], str]:
+def _top_brokers(G, result=None, n: int = 10) -> tuple[list[dict], str]:
     result = result or betweenness(G, normalized=True)
     top = sorted(result.values.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
     return [{"person_id": p, "betweenness": round(float(b), 6)} for p, b in top], result.detail or result.method
@@ -108,14 +110,18 @@ def _wave_order(w: str):
 
 
 def summary_metrics(ds: Dataset, *, network: str = "ties", attributes: tuple[str, ...] = (),
-                    directed: bool = False, graph: nx.Graph | None = None, between=None) -> dict:
+                    directed: bool = False, graph=None, between=None, communities: list | None = None) -> dict:
     """The metrics contract (docs/metrics.md) computed on the tie network (or the co-attendance network).
 
-    `graph` and `between` (a betweenness MetricResult for it) pass in work already done by the caller.
+    `graph` (a networkx graph or an ArrayNetwork), `between` (a betweenness MetricResult for it) and
+    `communities` (``louvain(graph, seed=0)``) pass in work already done by the caller.
     """
-    G = graph if graph is not None else (coattendance_network(ds) if network == "co-attendance" else tie_network(ds))
+    if graph is not None:
+        G = as_arrays(graph)
+    else:
+        G = coattendance_arrays(ds) if network == "co-attendance" else tie_arrays(ds)
     attrs = list(dict.fromkeys(DEFAULT_ATTRIBUTES + tuple(attributes)))
-    ei_graph = tie_network(ds, view="directed") if directed and network != "co-attendance" else G
+    ei_graph = tie_arrays(ds, view="directed") if directed and network != "co-attendance" else G
     by_wave = {}
     waves = sorted({w for w in ds.ties["wave"] if w is not None}, key=_wave_order)
     if network != "co-attendance":
@@ -131,7 +137,7 @@ def summary_metrics(ds: Dataset, *, network: str = "ties", attributes: tuple[str
         "ties": G.number_of_edges(),
         "cross_race_tie_share": cross_tie_share(G, "race_ethnicity"),
         "cross_class_tie_share": cross_tie_share(G, "income_band"),
-        "ei_index": {a: _ei(cross_tie_share(ei_graph, a)) for a in attrs},
+        "ei_index": {a: ei_index(ei_graph, a) for a in attrs},
         "by_wave": by_wave,
         "isolated": isolated_parents(G),
         "funnel": funnel(ds),
@@ -139,5 +145,6 @@ def summary_metrics(ds: Dataset, *, network: str = "ties", attributes: tuple[str
         "top_brokers": brokers,
         "betweenness_method": method,
         "unmatched_names": sorted(set(unmatched)),
-        "communities": [c for c in louvain(G, seed=0) if len(c) > 1] if G.number_of_edges() else [],
+        "communities": [c for c in (communities if communities is not None else louvain(G, seed=0)) if len(c) > 1]
+        if G.number_of_edges() else [],
     }

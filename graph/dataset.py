@@ -16,12 +16,15 @@ __all__ = ["Dataset"]
 _INTERNAL = {"id"}
 
 
-def _frame(rows: list[dict], table: str) -> pd.DataFrame:
+def _frame(rows: list[dict], table: str, shared: dict) -> pd.DataFrame:
     columns = list(TABLES[table].columns)
     extra = sorted({k for r in rows for k in r} - set(columns) - _INTERNAL)
-    # column by column: far faster than a frame from a million dicts
-    df = pd.DataFrame({c: pd.Series([r.get(c) for r in rows], dtype=object) for c in columns + extra},
-                      columns=columns + extra)
+    # Column by column (far faster than a frame from a million dicts), and each distinct text once
+    # (`shared`, across tables): a person's id in ties is then the very object in people, so joins and
+    # comparisons on 100,000 people take half the time they take on scattered copies.
+    df = pd.DataFrame({c: pd.Series([shared.setdefault(v, v) if type(v) is str else v for v in (r.get(c) for r in rows)],
+                                    dtype=object)
+                       for c in columns + extra}, columns=columns + extra)
     df = df.where(df.notna(), None)
     if TABLES[table].key and len(df):
         df = df.sort_values(list(TABLES[table].key), na_position="first", kind="stable").reset_index(drop=True)
@@ -46,11 +49,12 @@ class Dataset:
     def from_rows(cls, nodes: dict[str, list[dict]], edges: dict[str, list[dict]]) -> "Dataset":
         """Build from node properties by label and relationship properties by type (as the stores read them)."""
         tables = {}
+        shared: dict = {}
         for table, (label, _) in NODE_TABLES.items():
-            tables[table] = _frame(nodes.get(label, []), table)
+            tables[table] = _frame(nodes.get(label, []), table, shared)
         for table, (rel, *_rest) in EDGE_TABLES.items():
-            tables[table] = _frame(edges.get(rel, []), table)
-        tables["ties"] = _frame(edges.get("REPORTED_TIE", []) + edges.get("NAMED", []), "ties")
+            tables[table] = _frame(edges.get(rel, []), table, shared)
+        tables["ties"] = _frame(edges.get("REPORTED_TIE", []) + edges.get("NAMED", []), "ties", shared)
         contacts = pd.DataFrame(nodes.get("Contact", []),
                                 columns=["id", "family_id", "contacted_on", "note", "recorded_at"])
         return cls(tables={t: tables[t] for t in TABLES}, contacts=contacts)

@@ -8,6 +8,11 @@ pipeline, home visits. Each section says which method ran where it depends on ne
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
+import time
+import traceback
+from contextlib import contextmanager
 from datetime import date
 
 import numpy as np
@@ -16,6 +21,7 @@ import pandas as pd
 from graph.dataset import Dataset
 from queries import brokerage, communities, formation, homophily, home_visits, outreach, pipeline
 from queries.arrays import ArrayNetwork
+from queries.errors import QueryError
 from queries.network import coattendance_arrays, matched_ties, tie_arrays
 from queries.summary import DEFAULT_ATTRIBUTES, summary_metrics
 
@@ -120,50 +126,157 @@ def _brokerage(G: ArrayNetwork, D: ArrayNetwork, attrs, between) -> dict:
             "local_bridges": len(local)}
 
 
-def _communities(G: ArrayNetwork, C: ArrayNetwork, seed: int, tie_parts: list) -> dict:
-    out = {}
-    for name, H in (("ties", G), ("co_attendance", C)):
-        found = tie_parts if H is G else communities.louvain(H, seed=seed) if H.number_of_edges() else []
-        parts = [c for c in found if len(c) > 1]
-        out[name] = {"count": len(parts), "sizes": [len(c) for c in parts],
-                     "diversity": {a: communities.community_diversity(H, parts, a) for a in DEFAULT_ATTRIBUTES}}
-    return out
+def _community_part(H: ArrayNetwork, found: list) -> dict:
+    """Communities of more than one person: count, sizes and each one's diversity (Blau)."""
+    parts = [c for c in found if len(c) > 1]
+    return {"count": len(parts), "sizes": [len(c) for c in parts],
+            "diversity": {a: communities.community_diversity(H, parts, a) for a in DEFAULT_ATTRIBUTES}}
 
 
 def full_report(ds: Dataset, *, attributes: tuple[str, ...] = (), n_permutations: int = 1000, seed: int = 0,
-                inactive_days: int = 180, max_event_size: int = 200) -> dict:
-    """Every measure on one dataset, JSON-ready. `attributes` adds people columns to the homophily section."""
+                inactive_days: int = 180, max_event_size: int = 200, timings: dict | None = None,
+                parallel: bool | None = None) -> dict:
+    """Every measure on one dataset, JSON-ready. `attributes` adds people columns to the homophily section.
+
+    `timings`, when given a dict, receives the seconds each part took (for bench/bench_analytics.py).
+    `parallel`: compute the table-heavy parts (outreach, co-attendance communities, pipeline, home
+    visits) in a forked worker process beside the network-heavy ones; None (auto) does so from
+    ``PARALLEL_FROM`` people on a machine with two or more cores where processes can fork. The result
+    is the same either way.
+    """
+    clock = _Clock(timings)
     attrs = tuple(dict.fromkeys(REPORT_ATTRIBUTES + tuple(attributes)))
     # every network as arrays built from the tables (queries.arrays): no networkx graph at any size
-    D = tie_arrays(ds, view="directed")
-    G = tie_arrays(ds)
-    views = {"union": G, "mutual": tie_arrays(ds, view="mutual"), "directed": D}
-    C = coattendance_arrays(ds, max_event_size=max_event_size)
-    cohorts = cohort_of(ds)
-    # the permutation baseline shuffles labels among the people who have ties (children and isolated
-    # parents cannot move a tie's ends), within each person's first cohort
-    tied = G.induced(G.degree() > 0)
-    strata = {p: cohorts.get(p, "") for p in tied.ids.tolist()}
-    families = outreach.outreach_families(ds, inactive_days=inactive_days, G=G)
-    between = brokerage.betweenness(G)
-    tie_parts = communities.louvain(G, seed=seed) if G.number_of_edges() else []
+    with clock("networks"):
+        D = tie_arrays(ds, view="directed")
+        G = tie_arrays(ds)
+        views = {"union": G, "mutual": tie_arrays(ds, view="mutual"), "directed": D}
+        C = coattendance_arrays(ds, max_event_size=max_event_size)
+        cohorts = cohort_of(ds)
+        # the permutation baseline shuffles labels among the people who have ties (children and isolated
+        # parents cannot move a tie's ends), within each person's first cohort
+        tied = G.induced(G.degree() > 0)
+        strata = {p: cohorts.get(p, "") for p in tied.ids.tolist()}
+
+    def tables_part() -> dict:
+        side = _Clock({})
+        with side("outreach"):
+            families = outreach.outreach_families(ds, inactive_days=inactive_days, G=G)
+            out = {"outreach": {"families": len(families), "top": families.head(25)}}
+        with side("communities"):
+            out["co_attendance"] = _community_part(C, communities.louvain(C, seed=seed) if C.number_of_edges()
+                                                   else [])
+        with side("pipeline and home visits"):
+            out["pipeline"] = {"funnel": {by or "all": pipeline.funnel_by(ds, by) for by in
+                                          (None, "site", "cohort", "race_ethnicity", "income_band")},
+                               "time_to_seat": pipeline.time_to_seat(ds),
+                               "seats_by_body": pipeline.seats_by_body(ds),
+                               "sankey": [list(f) for f in pipeline.sankey_flows(ds)],
+                               "paths_to_seat": pipeline.paths_to_seat(ds, G)}
+            out["home_visits"] = {"summary": home_visits.home_visit_summary(ds),
+                                  "visited_then_enrolled": home_visits.visited_then_enrolled(ds)}
+        with side("to JSON-ready data"):
+            out = _clean(out)
+        out["timings"] = side.timings
+        return out
+
+    if parallel is None:
+        parallel = G.n >= PARALLEL_FROM and (os.cpu_count() or 1) >= 2
+    wait = _beside(tables_part) if parallel and hasattr(os, "fork") else None
+    with clock("betweenness"):
+        between = brokerage.betweenness(G)
+    with clock("communities"):
+        tie_parts = communities.louvain(G, seed=seed) if G.number_of_edges() else []
+        ties_found = _community_part(G, tie_parts)
+    with clock("summary"):
+        summary = summary_metrics(ds, graph=G, between=between, communities=tie_parts if seed == 0 else None)
+    with clock("homophily"):
+        homophily_part = _homophily(G, views, attrs, strata, n_permutations, seed, tied)
+    with clock("formation"):
+        formation_part = _formation(ds, G, cohorts, n_permutations, seed)
+    with clock("brokerage"):
+        brokerage_part = _brokerage(G, D, attrs, between)
+    with clock("waiting for the worker process" if wait else "outreach, co-attendance, pipeline, home visits"):
+        side = wait() if wait else tables_part()
+    for name, seconds in side.pop("timings").items():
+        if timings is not None:
+            key = f"{name} (worker)" if wait else name
+            timings[key] = timings.get(key, 0.0) + seconds
     report = {
-        "summary": summary_metrics(ds, graph=G, between=between,
-                                   communities=tie_parts if seed == 0 else None),
-        "homophily": _homophily(G, views, attrs, strata, n_permutations, seed, tied),
-        "formation": _formation(ds, G, cohorts, n_permutations, seed),
-        "brokerage": _brokerage(G, D, attrs, between),
-        "communities": _communities(G, C, seed, tie_parts),
-        "outreach": {"families": len(families), "top": families.head(25)},
-        "pipeline": {"funnel": {by or "all": pipeline.funnel_by(ds, by) for by in
-                                (None, "site", "cohort", "race_ethnicity", "income_band")},
-                     "time_to_seat": pipeline.time_to_seat(ds),
-                     "seats_by_body": pipeline.seats_by_body(ds),
-                     "sankey": [list(f) for f in pipeline.sankey_flows(ds)],
-                     "paths_to_seat": pipeline.paths_to_seat(ds, G)},
-        "home_visits": {"summary": home_visits.home_visit_summary(ds),
-                        "visited_then_enrolled": home_visits.visited_then_enrolled(ds)},
+        "summary": summary,
+        "homophily": homophily_part,
+        "formation": formation_part,
+        "brokerage": brokerage_part,
+        "communities": {"ties": ties_found, "co_attendance": side["co_attendance"]},
+        "outreach": side["outreach"],
+        "pipeline": side["pipeline"],
+        "home_visits": side["home_visits"],
         "settings": {"n_permutations": n_permutations, "seed": seed, "inactive_days": inactive_days,
                      "co_attendance_max_event_size": max_event_size},
     }
-    return _clean(report)
+    with clock("to JSON-ready data"):
+        return _clean(report)
+
+
+#: From this many people (all roles) the report runs its table-heavy parts in a worker process.
+PARALLEL_FROM = 20_000
+
+
+def _beside(fn):
+    """Run ``fn()`` in a forked child process; return a function that waits for and returns its result.
+
+    The child shares the parent's memory copy-on-write (nothing is pickled on the way in) and sends its
+    JSON-ready result back through a pipe. An error in the child is raised again in the parent.
+    """
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+
+    def child():
+        try:
+            payload = ("ok", fn())
+        except BaseException as e:  # noqa: BLE001 -- everything goes back to the parent
+            payload = ("error", e, traceback.format_exc())
+        try:
+            send.send(payload)
+        except Exception:  # the error itself would not pickle: send its text
+            send.send(("error", None, payload[-1] if payload[0] == "error" else traceback.format_exc()))
+        finally:
+            send.close()
+
+    process = ctx.Process(target=child, name="civicties-report-worker", daemon=True)
+    process.start()
+    send.close()
+
+    def wait():
+        try:
+            payload = receive.recv()
+        except EOFError:
+            process.join()
+            raise QueryError(f"the report's worker process stopped without a result (exit code "
+                             f"{process.exitcode}; out of memory?)") from None
+        finally:
+            receive.close()
+        process.join()
+        if payload[0] == "error":
+            if payload[1] is not None:
+                raise payload[1]
+            raise QueryError(f"the report's worker process failed:\n{payload[2]}")
+        return payload[1]
+
+    return wait
+
+
+class _Clock:
+    """Adds each timed block's seconds to a dict (or does nothing without one)."""
+
+    def __init__(self, timings: dict | None):
+        self.timings = timings
+
+    @contextmanager
+    def __call__(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            if self.timings is not None:
+                self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start

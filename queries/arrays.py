@@ -173,12 +173,13 @@ class ArrayNetwork:
         """Group codes of one attribute: (int32 array, -1 where missing; the sorted group values)."""
         if attr not in self._codes:
             values = self.column(attr)
-            missing = np.fromiter((is_missing(x) for x in values), dtype=bool, count=len(values))
-            groups = sorted_groups(values[~missing])
-            lookup = {g: i for i, g in enumerate(groups)}
+            missing = pd.isna(values)                  # None and NaN (an empty string is a value)
+            inverse, distinct = pd.factorize(values[~missing])
+            groups = sorted_groups(distinct.tolist())
+            rank = {g: i for i, g in enumerate(groups)}
             codes = np.full(self.n, -1, dtype=np.int32)
-            known = np.flatnonzero(~missing)
-            codes[known] = [lookup[x] for x in values[known]]
+            codes[~missing] = np.array([rank[g] for g in distinct.tolist()], dtype=np.int32)[inverse] \
+                if len(distinct) else []
             self._codes[attr] = (codes, groups)
         return self._codes[attr]
 
@@ -213,8 +214,10 @@ class ArrayNetwork:
 
     def on_edges(self, src, dst, *, directed: bool | None = None) -> ArrayNetwork:
         """The same people (and attributes) joined by other edges."""
-        return ArrayNetwork(self.ids, src, dst, directed=self.directed if directed is None else directed,
-                            columns=self._columns, node_data=self._node_data)
+        other = ArrayNetwork(self.ids, src, dst, directed=self.directed if directed is None else directed,
+                             columns=self._columns, node_data=self._node_data)
+        other._codes, other._index = self._codes, self._index   # the same people: share what was computed
+        return other
 
     def with_edges(self, mask) -> ArrayNetwork:
         """The same people with only the edges where ``mask`` is True."""

@@ -215,6 +215,7 @@ def growth(snapshots, attrs=("race_ethnicity", "income_band")) -> pd.DataFrame:
         raise QueryError("snapshots must be a dict: label -> networkx graph (or ArrayNetwork)")
     if isinstance(attrs, str):
         attrs = (attrs,)
+    from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
     rows = []
@@ -224,7 +225,8 @@ def growth(snapshots, attrs=("race_ethnicity", "income_band")) -> pd.DataFrame:
         net = G if isinstance(G, ArrayNetwork) else ArrayNetwork.from_networkx(G)
         n, m = net.n, net.m
         if n:
-            ncomp, which = connected_components(net.adjacency(), directed=False)
+            links = sparse.csr_matrix((np.ones(m, dtype=np.int8), (net.src, net.dst)), shape=(n, n))
+            ncomp, which = connected_components(links, directed=False)
             largest = np.bincount(which).max() / n
         else:
             ncomp, largest = 0, math.nan

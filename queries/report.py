@@ -101,17 +101,19 @@ def _formation(ds: Dataset, G: ArrayNetwork, cohorts: dict[str, str], n_permutat
 def _snapshots_by_year(ds: Dataset, G: ArrayNetwork) -> dict:
     """The tie network as it stood at the end of each year with ties observed (every person in each)."""
     t = matched_ties(ds)
-    years = pd.to_datetime(t["observed_on"], errors="coerce").dt.year.to_numpy()
+    years = pd.to_datetime(t["observed_on"], errors="coerce", format="ISO8601").dt.year.to_numpy()
     index = G.index()
     a = index.get_indexer(t["from_person_id"].to_numpy(dtype=object))
     b = index.get_indexer(t["to_person_id"].to_numpy(dtype=object))
     ok = (a >= 0) & (b >= 0) & ~np.isnan(years)
     a, b, years = a[ok].astype(np.int64), b[ok].astype(np.int64), years[ok].astype(int)
     n = max(G.n, 1)
-    key = np.minimum(a, b) * n + np.maximum(a, b)
+    pairs, which = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_inverse=True)
+    first = np.full(len(pairs), np.iinfo(np.int64).max)
+    np.minimum.at(first, which, years)                 # the year each pair was first observed
     snapshots = {}
     for year in sorted(set(years.tolist())):
-        k = np.unique(key[years <= year])
+        k = pairs[first <= year]
         snapshots[str(year)] = G.on_edges(k // n, k % n)
     return snapshots
 
@@ -196,8 +198,11 @@ def full_report(ds: Dataset, *, attributes: tuple[str, ...] = (), n_permutations
         formation_part = _formation(ds, G, cohorts, n_permutations, seed)
     with clock("brokerage"):
         brokerage_part = _brokerage(G, D, attrs, between)
-    with clock("waiting for the worker process" if wait else "outreach, co-attendance, pipeline, home visits"):
-        side = wait() if wait else tables_part()
+    if wait:
+        with clock("waiting for the worker process"):
+            side = wait()
+    else:
+        side = tables_part()
     for name, seconds in side.pop("timings").items():
         if timings is not None:
             key = f"{name} (worker)" if wait else name

@@ -59,9 +59,9 @@ def days_to_seat(ds: Dataset) -> pd.DataFrame:
     """
     enr = ds.enrollments
     grads = enr[enr["status"] == "graduated"]
-    done = (grads.assign(completed=pd.to_datetime(grads["completed_on"], errors="coerce"))
+    done = (grads.assign(completed=pd.to_datetime(grads["completed_on"], errors="coerce", format="ISO8601"))
             .groupby("person_id")["completed"].min().rename("completed").reset_index())
-    app = ds.appointments.assign(start=pd.to_datetime(ds.appointments["start_date"], errors="coerce"))
+    app = ds.appointments.assign(start=pd.to_datetime(ds.appointments["start_date"], errors="coerce", format="ISO8601"))
     seats = done.merge(app[["person_id", "start"]], on="person_id", how="inner")
     seats = seats[seats["start"] >= seats["completed"]].groupby("person_id")["start"].min()
     out = done.assign(appointed=done["person_id"].map(seats)).sort_values("person_id")

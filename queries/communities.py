@@ -7,13 +7,14 @@ reproduce the divisions the program set out to bridge.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 
 import networkx as nx
 
 from queries import kernels
 from queries.arrays import ArrayNetwork
+from queries.arrays import is_missing as _is_missing
+from queries.arrays import sorted_groups as _sorted
 from queries.errors import QueryError
 
 __all__ = ["louvain", "blau_index", "community_diversity"]
@@ -109,17 +110,3 @@ def community_diversity(G, communities, attr) -> list:
             "composition": composition,
         })
     return rows
-
-
-# -- private helpers ---------------------------------------------------------------------
-
-
-def _is_missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _sorted(values):
-    try:
-        return sorted(values)
-    except TypeError:
-        return sorted(values, key=str)

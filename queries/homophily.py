@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from queries.arrays import ArrayNetwork
+from queries.arrays import is_missing as _is_missing
+from queries.arrays import sorted_groups as _sorted
 from queries.errors import QueryError
 from queries.permutation import Shuffler, two_sided_p
 
@@ -371,25 +373,9 @@ def network_views(D) -> dict:
 # -- private helpers ---------------------------------------------------------------------
 
 
-def _is_missing(value) -> bool:
-    if value is None:
-        return True
-    try:
-        return isinstance(value, float) and math.isnan(value)
-    except TypeError:
-        return False
-
-
 def _ei(external, internal):
     total = external + internal
     return None if total == 0 else (external - internal) / total
-
-
-def _sorted(values):
-    try:
-        return sorted(values)
-    except TypeError:
-        return sorted(values, key=str)
 
 
 def _check_permutations(n_permutations):

@@ -21,7 +21,6 @@ import threading
 from datetime import date
 from pathlib import Path
 
-import networkx as nx
 import pandas as pd
 import streamlit as st
 
@@ -32,7 +31,7 @@ from ingest.demo import write_demo
 from ingest.load import LoadReport, check_package, load_package, raw_from_uploads
 from ingest.problems import IngestError, Problem
 from queries import export, formation, homophily, outreach, pipeline, privacy
-from queries.network import tie_network
+from queries.network import snapshots_by_year, tie_arrays, tie_network
 from queries.summary import summary_metrics
 
 __all__ = [
@@ -180,7 +179,7 @@ def _overview(audience: str, uri: str, version: str) -> dict:
     waves = _waves(ds)
     wave_rows, composition = [], []
     for w in waves:
-        Gw = tie_network(ds, waves=[w])
+        Gw = tie_arrays(ds, waves=[w])
         bw = m["by_wave"].get(w, {})
         wave_rows.append({"wave": w, "ties": _count(audience, Gw.number_of_edges()),
                           "cross_race": bw.get("cross_race_tie_share"),
@@ -235,7 +234,7 @@ def _since_last_cohort(ds: Dataset, audience: str) -> dict | None:
     last = started.sort_values("start_date").iloc[-1]
     since = pd.Timestamp(last["start_date"])
     before_ties = ties[observed.notna() & (observed < since)]
-    before, after = tie_network(_with_ties(ds, before_ties)), tie_network(ds)
+    before, after = tie_arrays(_with_ties(ds, before_ties)), tie_arrays(ds)
     change = formation.tie_change(before, after, n_permutations=PERMUTATIONS, seed=0)
     enr = ds.enrollments
     grads = enr[(enr["status"] == "graduated")
@@ -265,18 +264,18 @@ def _bridging(audience: str, uri: str, version: str) -> dict:
     # Tests run on the full data and are shaped afterwards: pseudonyms do not change the numbers.
     ds = full_dataset(uri, version)
     waves = _waves(ds)
-    graphs = {w: tie_network(ds, waves=[w]) for w in waves}
-    rows = []
+    graphs = {w: tie_arrays(ds, waves=[w]) for w in waves}
+    members = {str(c): people for c, people in ds.enrollments.groupby("cohort_id")["person_id"].apply(set).items()}
+    rows, by_cohort = [], []
     for w, G in graphs.items():
-        rows += _tests(G, group="all participants", cohort=None, wave=w)
-    members = ds.enrollments.groupby("cohort_id")["person_id"].apply(set)
-    for cohort_id, people in members.items():
-        for w, G in graphs.items():
-            edges = [(u, v) for u, v in G.edges() if u in people or v in people]
-            if not edges:
-                continue
-            H = G.edge_subgraph(edges)
-            rows += _tests(H, group=str(cohort_id), cohort=str(cohort_id), wave=w)
+        rows += _tests(homophily.ei_permutation_tests(G, _TEST_ATTRS, n_permutations=PERMUTATIONS, seed=0),
+                       group="all participants", cohort=None, wave=w)
+        # every cohort's own ties (those touching a member), all cohorts in one batched pass
+        per_cohort = homophily.group_ei_tests(G, members, _TEST_ATTRS, n_permutations=PERMUTATIONS, seed=0)
+        degree = G.degree()
+        by_cohort += [(c, w, results) for c, results in per_cohort.items() if _touches(G, members[c], degree)]
+    for cohort_id, w, results in sorted(by_cohort, key=lambda x: (x[0], list(graphs).index(x[1]))):
+        rows += _tests(results, group=cohort_id, cohort=cohort_id, wave=w)
     tests = pd.DataFrame(rows, columns=["group", "cohort", "wave", "attribute", "ties", "cross_ties",
                                         "expected_cross_ties", "observed", "expected", "sd", "p_value"])
     if audience == "funder":
@@ -285,10 +284,19 @@ def _bridging(audience: str, uri: str, version: str) -> dict:
             "growth_by_year": _growth_by_year(ds, audience), "waves": waves}
 
 
-def _tests(G: nx.Graph, *, group: str, cohort: str | None, wave: str) -> list[dict]:
+_TEST_ATTRS = ("race_ethnicity", "income_band")
+
+
+def _touches(G, people: set, degree) -> bool:
+    """Whether any tie of G has a member of `people` at an end (`degree`: G.degree())."""
+    pos = G.index().get_indexer(pd.Index(list(people), dtype=object))
+    return bool((degree[pos[pos >= 0]] > 0).any())
+
+
+def _tests(results: dict, *, group: str, cohort: str | None, wave: str) -> list[dict]:
     rows = []
     for attr, name in (("race_ethnicity", "race"), ("income_band", "class")):
-        r = homophily.ei_permutation_test(G, attr, n_permutations=PERMUTATIONS, seed=0)
+        r = results[attr]
         n = r["n_ties"]
         obs, exp = r["observed"], r["expected"]
         rows.append({"group": group, "cohort": cohort, "wave": wave, "attribute": name, "ties": n,
@@ -330,11 +338,9 @@ def _growth_by_wave(ds: Dataset, graphs: dict, audience: str) -> pd.DataFrame:
 
 def _growth_by_year(ds: Dataset, audience: str) -> pd.DataFrame:
     """Cumulative network at the end of each year ties were observed in."""
-    observed = pd.to_datetime(ds.ties["observed_on"], errors="coerce")
-    years = sorted(observed.dt.year.dropna().astype(int).unique())
-    if not years:
+    snapshots = snapshots_by_year(ds)
+    if not snapshots:
         return pd.DataFrame(columns=["period", "ties"])
-    snapshots = {str(y): tie_network(_with_ties(ds, ds.ties[observed.dt.year <= y])) for y in years}
     return _growth_frame(formation.growth(snapshots), audience)
 
 
@@ -349,7 +355,7 @@ def load_mixing(audience: str, attr: str, wave: str | None = None) -> pd.DataFra
 @st.cache_data(show_spinner=False, max_entries=64)
 def _mixing(audience: str, attr: str, wave: str | None, uri: str, version: str) -> pd.DataFrame:
     ds = full_dataset(uri, version)
-    G = tie_network(ds, waves=None if wave is None else [wave])
+    G = tie_arrays(ds, waves=None if wave is None else [wave])
     M = homophily.mixing_matrix(G, attr)
     if audience == "funder":
         M = M.astype(object).map(lambda v: privacy.suppress_small(int(v), min_count()))

@@ -15,7 +15,7 @@ import pandas as pd
 from queries.arrays import ArrayNetwork, is_missing
 from queries.errors import QueryError
 from queries.homophily import _check_permutations, _method_text, _small, _strata_layout, ei_index
-from queries.permutation import Shuffler
+from queries.permutation import GroupBlocks, cross_by_group
 
 __all__ = ["tie_change", "cohort_changes", "growth"]
 
@@ -64,23 +64,30 @@ def tie_change(before, after, attr_race="race_ethnicity", attr_class="income_ban
     >>> r["by_attribute"]["race_ethnicity"]["delta_ei"]   # -1 -> (1 - 2) / 3
     0.6666666666666667
     """
-    for name, G in (("before", before), ("after", after)):
-        if not isinstance(G, nx.Graph):
-            raise QueryError(f"{name} must be a networkx graph; got {type(G).__name__}")
-    if before.is_directed() != after.is_directed():
-        raise QueryError("before and after must both be directed or both undirected")
     _check_permutations(n_permutations)
-    directed = after.is_directed()
-    ids = list(before) + [v for v in after if v not in before]
-    index = {v: i for i, v in enumerate(ids)}
     attrs = [a for a in (attr_race, attr_class) if a is not None]
-    columns = {a: _joint_column(before, after, ids, a) for a in attrs + ([strata] if isinstance(strata, str) else [])}
-    net = ArrayNetwork(ids, [], [], directed=directed, columns=columns)
-    kb, ka = _keys(before, index, directed), _keys(after, index, directed)
+    if isinstance(before, ArrayNetwork) and isinstance(after, ArrayNetwork):
+        if before.n != after.n or (before.ids != after.ids).any() or before.directed != after.directed:
+            raise QueryError("before and after must be ArrayNetworks over the same people, both directed or not")
+        directed, net = after.directed, after                     # attributes as in `after`
+        kb, ka = _array_keys(before), _array_keys(after)
+    else:
+        for name, G in (("before", before), ("after", after)):
+            if not isinstance(G, nx.Graph):
+                raise QueryError(f"{name} must be a networkx graph; got {type(G).__name__}")
+        if before.is_directed() != after.is_directed():
+            raise QueryError("before and after must both be directed or both undirected")
+        directed = after.is_directed()
+        ids = list(before) + [v for v in after if v not in before]
+        index = {v: i for i, v in enumerate(ids)}
+        columns = {a: _joint_column(before, after, ids, a)
+                   for a in attrs + ([strata] if isinstance(strata, str) else [])}
+        net = ArrayNetwork(ids, [], [], directed=directed, columns=columns)
+        kb, ka = _keys(before, index, directed), _keys(after, index, directed)
     kn = np.setdiff1d(ka, kb)
     result = {"ties_before": len(kb), "ties_after": len(ka), "new_ties": len(kn),
               "lost_ties": len(np.setdiff1d(kb, ka))}
-    n = max(len(ids), 1)
+    n = max(net.n, 1)
     by_attribute = {}
     for key, attr in (("race", attr_race), ("class", attr_class)):
         if attr is None:
@@ -117,52 +124,24 @@ def cohort_changes(before: ArrayNetwork, after: ArrayNetwork, cohort_of: Mapping
     names = sorted({str(c) for c in cohort_of.values()})
     cohort_index = {c: i for i, c in enumerate(names)}
     K = len(names)
-    member = np.full(after.n, -1, dtype=np.int64)
-    member[pos] = [cohort_index[str(c)] for c in cohort_of.values()]
-    members = np.bincount(member[member >= 0], minlength=K)
-
-    def entries(net):
-        """(cohort, edge key) for every tie touching a cohort, as one combined int64 key, sorted."""
-        lo, hi = net.pairs()
-        a, b = member[lo], member[hi]
-        key = lo * n + hi
-        out = np.concatenate([a[a >= 0] * n * n + key[a >= 0], b[(b >= 0) & (b != a)] * n * n + key[(b >= 0) & (b != a)]])
-        return np.unique(out)
-
-    B, A = entries(before), entries(after)
+    groups = np.array([cohort_index[str(c)] for c in cohort_of.values()], dtype=np.int64)
+    members = np.bincount(groups, minlength=K)
+    blocks = GroupBlocks(after.n, (pos, groups), K, [before.pairs(), after.pairs()])
+    B, A = blocks.entries
     New, lost = np.setdiff1d(A, B, assume_unique=True), np.setdiff1d(B, A, assume_unique=True)
-    nn = n * n
-    count = {name: np.bincount(x // nn, minlength=K) for name, x in
+    count = {name: np.bincount(blocks.group_of(x), minlength=K) for name, x in
              (("ties_before", B), ("ties_after", A), ("new_ties", New), ("lost_ties", lost))}
-    # the people of each cohort's snapshots: members and the other end of each of its ties
-    def people(x):
-        c, key = x // nn, x % nn
-        return np.concatenate([c * n + key // n, c * n + key % n])
-    stacked = np.unique(np.concatenate([member[pos] * n + pos, people(B), people(A)]))
-    stack_cohort, stack_person = stacked // n, stacked % n
     method = _method_text(n_permutations, None) + ", same labels in both snapshots, per cohort"
     results = [{"cohort_id": name, "members": int(members[i]),
                 **{k: int(v[i]) for k, v in count.items()}, "by_attribute": {},
                 "n_permutations": n_permutations, "method": method} for i, name in enumerate(names)]
+    nn = n * n
     for key, attr in zip(("race", "class"), attrs):
         codes = after.codes(attr)[0]
-        c_new, k_new = New // nn, New % nn
+        k_new = New % nn
         cu, cv = codes[k_new // n], codes[k_new % n]
-        cross_new = np.bincount(c_new[(cu >= 0) & (cv >= 0) & (cu != cv)], minlength=K)
-        known = codes[stack_person] >= 0
-        local_keys = stacked[known]
-        labels = _small(codes[stack_person[known]])
-        shuffler = Shuffler(stack_cohort[known])
-
-        def ends(x):
-            """The ties among labelled people, as (cohort, u, v) in stacked positions, cohort-major."""
-            c, k = x // nn, x % nn
-            ku, kv = c * n + k // n, c * n + k % n
-            u = np.minimum(np.searchsorted(local_keys, ku), max(len(local_keys) - 1, 0))
-            v = np.minimum(np.searchsorted(local_keys, kv), max(len(local_keys) - 1, 0))
-            ok = (local_keys[u] == ku) & (local_keys[v] == kv) if len(local_keys) else np.zeros(len(x), dtype=bool)
-            return np.searchsorted(c[ok], np.arange(K + 1)), u[ok], v[ok]
-
+        cross_new = np.bincount(blocks.group_of(New)[(cu >= 0) & (cv >= 0) & (cu != cv)], minlength=K)
+        labels, shuffler, ends = blocks.layout(codes)
         # three disjoint sets: kept (before and after), lost (before only) and new (after only)
         sets = [ends(np.intersect1d(B, A, assume_unique=True)), ends(lost), ends(New)]
         part = np.stack([np.diff(bounds) for bounds, _, _ in sets])               # (3, K) qualifying ties
@@ -170,12 +149,7 @@ def cohort_changes(before: ArrayNetwork, after: ArrayNetwork, cohort_of: Mapping
         totals = combine @ part
 
         def stat(p, sets=sets, labels=labels):
-            x = labels[p]
-            out = []
-            for bounds, u, v in sets:
-                running = np.concatenate([[0], np.cumsum(x.take(u) != x.take(v))])
-                out.append(running[bounds[1:]] - running[bounds[:-1]])
-            return combine @ np.stack(out)
+            return combine @ cross_by_group(labels[p], sets)
 
         observed = _ei_rows(stat(np.arange(len(labels))), totals)
         null = _ei_rows(shuffler.map(n_permutations, stat, seed=seed), totals)     # (perms, 3, K)
@@ -271,6 +245,15 @@ def _keys(G, index, directed):
     if not directed:
         u, v = np.minimum(u, v), np.maximum(u, v)
     return np.unique(u * n + v)
+
+
+def _array_keys(net):
+    """Distinct edges of an ArrayNetwork as int64 keys, as :func:`_keys` gives them."""
+    if net.directed:
+        keep = net.src != net.dst
+        return np.unique(net.src[keep] * max(net.n, 1) + net.dst[keep])
+    lo, hi = net.pairs()
+    return lo * max(net.n, 1) + hi
 
 
 def _ei_rows(cross, totals):

@@ -20,7 +20,7 @@ from queries.arrays import ArrayNetwork
 from queries.arrays import is_missing as _is_missing
 from queries.arrays import sorted_groups as _sorted
 from queries.errors import QueryError
-from queries.permutation import Shuffler, two_sided_p
+from queries.permutation import GroupBlocks, Shuffler, cross_by_group, two_sided_p
 
 __all__ = [
     "ei_index",
@@ -31,6 +31,7 @@ __all__ = [
     "coleman_homophily",
     "ei_permutation_test",
     "ei_permutation_tests",
+    "group_ei_tests",
     "network_views",
 ]
 
@@ -329,6 +330,55 @@ def ei_permutation_tests(G, attrs, *, n_permutations=1000, seed=0, strata=None) 
                       "p_value": two_sided_p(column, float(observed[i]), expected),
                       "n_permutations": n_permutations, "n_ties": m, "method": method}
     return {a: out[a] for a in attrs}
+
+
+def group_ei_tests(G, members: Mapping, attrs, *, n_permutations=1000, seed=0) -> dict:
+    """:func:`ei_permutation_test` on each group's own ties, for many groups at once: group -> attr -> result.
+
+    For an evaluator: does each cohort's network mix more (or less) than chance? Group g's network is
+    the ties touching its members (``members``: group -> person ids; a person may be in several), with
+    the people at their ends (``G.edge_subgraph`` of those ties); each test shuffles labels among them.
+    All groups are stacked as the blocks of one permutation, so 2,000 cohorts cost about what one does.
+    Undirected networks only. Each result has the keys of :func:`ei_permutation_test`.
+
+    >>> G = nx.Graph([("a", "b"), ("b", "c"), ("c", "d")])
+    >>> nx.set_node_attributes(G, {"a": "x", "b": "x", "c": "y", "d": "y"}, "race")
+    >>> r = group_ei_tests(G, {"k1": ["a"], "k2": ["c"]}, ["race"], n_permutations=99)
+    >>> r["k1"]["race"]["observed"], r["k2"]["race"]["n_ties"]   # k1: a-b only; k2: b-c and c-d
+    (-1.0, 2)
+    """
+    _check_permutations(n_permutations)
+    net = _net(G)
+    if net.directed:
+        raise QueryError("group_ei_tests needs an undirected network")
+    names = list(members)
+    rows = [(p, i) for i, g in enumerate(names) for p in dict.fromkeys(members[g]) if p in net.index()]
+    pos = net.positions([p for p, _ in rows])
+    grp = np.array([i for _, i in rows], dtype=np.int64)
+    keep = net.src != net.dst
+    blocks = GroupBlocks(net.n, (pos, grp), len(names), [(net.src[keep], net.dst[keep])], with_members=False)
+    method = _method_text(n_permutations, None) + ", per group"
+    out: dict = {g: {} for g in names}
+    for attr in dict.fromkeys(attrs):
+        labels, shuffler, ends = blocks.layout(_codes(net, attr)[0])
+        sets = [ends(blocks.entries[0])]
+        m = np.diff(sets[0][0])                                                  # qualifying ties per group
+        with np.errstate(invalid="ignore", divide="ignore"):
+            def ei(cross):
+                return (2.0 * cross - m) / np.where(m > 0, m, 1)
+            observed = ei(cross_by_group(labels, sets)[0])
+            null = ei(shuffler.map(n_permutations, lambda p: cross_by_group(labels[p], sets)[0], seed=seed))
+        expected = null.mean(axis=0)
+        sd = null.std(axis=0, ddof=1) if n_permutations > 1 else np.zeros(len(names))
+        extreme = np.abs(null - expected) >= np.abs(observed - expected) - 1e-12
+        p = (extreme.sum(axis=0) + 1) / (n_permutations + 1)
+        for i, g in enumerate(names):
+            has = bool(m[i] > 0)
+            out[g][attr] = {"observed": float(observed[i]) if has else None,
+                            "expected": float(expected[i]) if has else None,
+                            "sd": float(sd[i]) if has else None, "p_value": float(p[i]) if has else None,
+                            "n_permutations": n_permutations, "n_ties": int(m[i]), "method": method}
+    return out
 
 
 def network_views(D) -> dict:

@@ -16,7 +16,8 @@ from graph.dataset import Dataset
 from queries.arrays import ArrayNetwork
 from queries.errors import QueryError
 
-__all__ = ["tie_network", "coattendance_network", "tie_arrays", "coattendance_arrays", "matched_ties", "VIEWS"]
+__all__ = ["tie_network", "coattendance_network", "tie_arrays", "coattendance_arrays", "snapshots_by_year",
+           "matched_ties", "VIEWS"]
 
 VIEWS = ("union", "mutual", "directed")
 
@@ -170,3 +171,25 @@ def coattendance_arrays(ds: Dataset, *, max_event_size: int | None = None) -> Ar
         return ArrayNetwork(ids, [], [], directed=False, columns=columns, weight=np.zeros(0))
     key, weight = np.unique(np.concatenate(keys), return_counts=True)
     return ArrayNetwork(ids, key // n, key % n, directed=False, columns=columns, weight=weight.astype(float))
+
+
+def snapshots_by_year(ds: Dataset, G: ArrayNetwork | None = None) -> dict:
+    """The union tie network as it stood at the end of each year a matched tie was observed in:
+    year (text) -> ArrayNetwork over every person. `G`: ``tie_arrays(ds)`` if already built."""
+    G = tie_arrays(ds) if G is None else G
+    t = matched_ties(ds)
+    years = pd.to_datetime(t["observed_on"], errors="coerce", format="ISO8601").dt.year.to_numpy()
+    index = G.index()
+    a = index.get_indexer(t["from_person_id"].to_numpy(dtype=object))
+    b = index.get_indexer(t["to_person_id"].to_numpy(dtype=object))
+    ok = (a >= 0) & (b >= 0) & ~np.isnan(years)
+    a, b, years = a[ok].astype(np.int64), b[ok].astype(np.int64), years[ok].astype(int)
+    n = max(G.n, 1)
+    pairs, which = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_inverse=True)
+    first = np.full(len(pairs), np.iinfo(np.int64).max)
+    np.minimum.at(first, which, years)                 # the year each pair was first observed
+    snapshots = {}
+    for year in sorted(set(years.tolist())):
+        k = pairs[first <= year]
+        snapshots[str(year)] = G.on_edges(k // n, k % n)
+    return snapshots

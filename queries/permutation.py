@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["Shuffler", "BATCH", "two_sided_p"]
+__all__ = ["Shuffler", "GroupBlocks", "cross_by_group", "BATCH", "two_sided_p"]
 
 #: Shuffles per batch (each batch has its own random stream).
 BATCH = 50
@@ -115,3 +115,81 @@ def two_sided_p(null: np.ndarray, observed: float, expected: float) -> float:
     """
     extreme = np.abs(null - expected) >= abs(observed - expected) - 1e-12
     return float((extreme.sum() + 1) / (len(null) + 1))
+
+
+class GroupBlocks:
+    """Many small tests stacked as the blocks of one permutation: one block per group.
+
+    Group g's test looks at the ties touching its members (``edge_sets``: one or more sets of undirected
+    ties, each as arrays of positions ``u``, ``v``; a tie counts for every group of either end) and
+    shuffles labels among the people at the ends of those ties (and, with ``with_members``, the members
+    themselves, tied or not). Stacking every group's people as one block of a long array lets one
+    :class:`Shuffler` draw a permutation inside every group at once, so 2,000 cohorts cost one pass.
+
+    ``members``: (positions, group indexes) arrays, one row per membership (a person may be in several
+    groups); ``n``: people in the network; ``k``: number of groups.
+    """
+
+    def __init__(self, n: int, members: tuple[np.ndarray, np.ndarray], k: int, edge_sets, *,
+                 with_members: bool = True):
+        self.n, self.k = max(int(n), 1), int(k)
+        pos, grp = (np.asarray(a, dtype=np.int64) for a in members)
+        order = np.argsort(pos, kind="stable")
+        self._pos, self._grp = pos[order], grp[order]
+        self.entries = [self._entries(np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64))
+                        for u, v in edge_sets]
+        people = [self._grp * self.n + self._pos] if with_members else []
+        for x in self.entries:
+            g, key = x // (self.n * self.n), x % (self.n * self.n)
+            people += [g * self.n + key // self.n, g * self.n + key % self.n]
+        self.people = np.unique(np.concatenate(people)) if people else np.zeros(0, dtype=np.int64)
+
+    def _groups_of(self, p):
+        """(row of p, group) for each membership of each position in p."""
+        lo, hi = np.searchsorted(self._pos, p, "left"), np.searchsorted(self._pos, p, "right")
+        counts = hi - lo
+        rows = np.repeat(np.arange(len(p)), counts)
+        at = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        return rows, self._grp[at]
+
+    def _entries(self, u, v):
+        lo, hi = np.minimum(u, v), np.maximum(u, v)
+        key = lo * self.n + hi
+        parts = []
+        for end in (lo, hi):
+            rows, g = self._groups_of(end)
+            parts.append(g * (self.n * self.n) + key[rows])
+        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+    def group_of(self, entries):
+        return entries // (self.n * self.n)
+
+    def layout(self, codes: np.ndarray):
+        """For one attribute: the labelled stacked people's codes, their :class:`Shuffler`, and ``ends``
+        (entries -> (group bounds, u, v) in stacked positions, ties with an unlabelled end left out)."""
+        n, nn = self.n, self.n * self.n
+        known = codes[self.people % n] >= 0
+        keys = self.people[known]
+        labels = codes[keys % n]
+        labels = labels.astype(np.int8 if labels.max(initial=0) < 127 else np.int32)
+        shuffler = Shuffler(keys // n)
+
+        def ends(x):
+            g, key = x // nn, x % nn
+            ku, kv = g * n + key // n, g * n + key % n
+            last = max(len(keys) - 1, 0)
+            u = np.minimum(np.searchsorted(keys, ku), last)
+            v = np.minimum(np.searchsorted(keys, kv), last)
+            ok = (keys[u] == ku) & (keys[v] == kv) if len(keys) else np.zeros(len(x), dtype=bool)
+            return np.searchsorted(g[ok], np.arange(self.k + 1)), u[ok], v[ok]
+
+        return labels, shuffler, ends
+
+
+def cross_by_group(x: np.ndarray, sets) -> np.ndarray:
+    """Per set and group: ties whose two ends carry different labels ``x`` (sets from ``GroupBlocks.layout``)."""
+    out = []
+    for bounds, u, v in sets:
+        running = np.concatenate([[0], np.cumsum(x.take(u) != x.take(v))])
+        out.append(running[bounds[1:]] - running[bounds[:-1]])
+    return np.stack(out)

@@ -22,7 +22,7 @@ from graph.dataset import Dataset
 from queries import brokerage, communities, formation, homophily, home_visits, outreach, pipeline
 from queries.arrays import ArrayNetwork
 from queries.errors import QueryError
-from queries.network import coattendance_arrays, matched_ties, tie_arrays
+from queries.network import coattendance_arrays, snapshots_by_year, tie_arrays
 from queries.summary import DEFAULT_ATTRIBUTES, summary_metrics
 
 __all__ = ["full_report", "cohort_of", "wave_pair", "REPORT_ATTRIBUTES"]
@@ -93,29 +93,9 @@ def _formation(ds: Dataset, G: ArrayNetwork, cohorts: dict[str, str], n_permutat
     if pair is not None and cohorts:
         per_cohort = formation.cohort_changes(tie_arrays(ds, waves=[pair[0]]), tie_arrays(ds, waves=list(pair)),
                                               cohorts, n_permutations=cohort_permutations, seed=seed)
-    growth = formation.growth(_snapshots_by_year(ds, G))
+    growth = formation.growth(snapshots_by_year(ds, G))
     return {"waves": list(pair) if pair else None, "by_cohort": per_cohort,
             "growth_by_year": growth if len(growth) else pd.DataFrame(), "cohort_permutations": cohort_permutations}
-
-
-def _snapshots_by_year(ds: Dataset, G: ArrayNetwork) -> dict:
-    """The tie network as it stood at the end of each year with ties observed (every person in each)."""
-    t = matched_ties(ds)
-    years = pd.to_datetime(t["observed_on"], errors="coerce", format="ISO8601").dt.year.to_numpy()
-    index = G.index()
-    a = index.get_indexer(t["from_person_id"].to_numpy(dtype=object))
-    b = index.get_indexer(t["to_person_id"].to_numpy(dtype=object))
-    ok = (a >= 0) & (b >= 0) & ~np.isnan(years)
-    a, b, years = a[ok].astype(np.int64), b[ok].astype(np.int64), years[ok].astype(int)
-    n = max(G.n, 1)
-    pairs, which = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_inverse=True)
-    first = np.full(len(pairs), np.iinfo(np.int64).max)
-    np.minimum.at(first, which, years)                 # the year each pair was first observed
-    snapshots = {}
-    for year in sorted(set(years.tolist())):
-        k = pairs[first <= year]
-        snapshots[str(year)] = G.on_edges(k // n, k % n)
-    return snapshots
 
 
 def _brokerage(G: ArrayNetwork, D: ArrayNetwork, attrs, between) -> dict:

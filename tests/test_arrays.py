@@ -200,3 +200,39 @@ def test_array_network_checks_its_input():
     assert net.has_edge("b", "a") and not net.has_edge("a", "c") and not net.has_edge("a", "zz")
     sub = net.induced(np.array([True, True, False]))
     assert sub.ids.tolist() == ["a", "b"] and sub.m == 1 and sub.column("race").tolist() == ["x", None]
+
+
+def test_group_ei_tests_match_each_groups_own_test(ds):
+    G = tie_network(ds, waves=["post"]) if "post" in set(ds.ties["wave"]) else tie_network(ds)
+    A = tie_arrays(ds, waves=["post"]) if "post" in set(ds.ties["wave"]) else tie_arrays(ds)
+    members = {str(c): set(p) for c, p in ds.enrollments.groupby("cohort_id")["person_id"]}
+    batched = homophily.group_ei_tests(A, members, ["race_ethnicity", "income_band"], n_permutations=400, seed=0)
+    assert set(batched) == set(members)
+    checked = 0
+    for cohort_id in sorted(members)[:10]:
+        edges = [(u, v) for u, v in G.edges() if u in members[cohort_id] or v in members[cohort_id]]
+        if not edges:
+            assert all(r["n_ties"] == 0 and r["observed"] is None for r in batched[cohort_id].values())
+            continue
+        H = G.edge_subgraph(edges)
+        for attr in ("race_ethnicity", "income_band"):
+            want = homophily.ei_permutation_test(H, attr, n_permutations=400, seed=0)
+            got = batched[cohort_id][attr]
+            assert got["n_ties"] == want["n_ties"]
+            assert got["observed"] == pytest.approx(want["observed"], abs=1e-12)
+            assert got["expected"] == pytest.approx(want["expected"], abs=0.05)  # two 400-shuffle estimates
+            checked += 1
+    assert checked >= 10
+    with pytest.raises(QueryError, match="undirected"):
+        homophily.group_ei_tests(tie_arrays(ds, view="directed"), members, ["race_ethnicity"])
+
+
+def test_tie_change_takes_array_snapshots_too(ds):
+    pair = wave_pair(ds.ties["wave"])
+    a = formation.tie_change(tie_arrays(ds, waves=[pair[0]]), tie_arrays(ds, waves=list(pair)),
+                             n_permutations=200, seed=1)
+    b = formation.tie_change(tie_network(ds, waves=[pair[0]]), tie_network(ds, waves=list(pair)),
+                             n_permutations=200, seed=1)
+    assert a == b   # the same people in the same order: the very same shuffles
+    with pytest.raises(QueryError, match="same people"):
+        formation.tie_change(tie_arrays(ds), tie_arrays(ds, view="directed"))

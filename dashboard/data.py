@@ -192,7 +192,8 @@ def _overview(audience: str, uri: str, version: str) -> dict:
                                 "across": _count(audience, across)})
     iso = set(m["isolated"])
     fam = parents[parents["family_id"].notna()]
-    isolated_families = sorted(f for f, g in fam.groupby("family_id") if set(g["person_id"]) <= iso)
+    every_parent_isolated = fam.assign(isolated=fam["person_id"].isin(iso)).groupby("family_id")["isolated"].all()
+    isolated_families = sorted(every_parent_isolated.index[every_parent_isolated])
     out = {
         "headline": {
             "people": _count(audience, m["people"]),

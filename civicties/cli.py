@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -16,7 +17,7 @@ __all__ = ["main"]
 
 def _store_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", default=None, metavar="URI",
-                   help="sqlite:///path.sqlite or neo4j://host:port (default: CIVICTIES_STORE, NEO4J_URI, "
+                   help="sqlite:///path.sqlite (or just the path) or neo4j://host:port (default: CIVICTIES_STORE, NEO4J_URI, "
                         "else a SQLite file in CIVICTIES_DATA_DIR)")
 
 
@@ -176,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     except QueryError as e:
         print(f"error: {e}", file=sys.stderr)
         return 4
+    except BrokenPipeError:  # the reader went away (e.g. `civicties report | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

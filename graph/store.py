@@ -171,9 +171,12 @@ def open_store(uri: str | None = None) -> Store:
     uri = uri or default_store_uri()
     if uri.startswith("sqlite:///"):
         return SQLiteStore(uri[len("sqlite:///"):])
+    if "://" not in uri and uri.lower().endswith((".sqlite", ".sqlite3", ".db")):
+        return SQLiteStore(uri)   # a plain path to a SQLite file
     if uri.split("://", 1)[0] in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
         # The driver is imported only when Neo4j is used. from_settings(uri) takes user, password and
         # database from NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE.
         from graph.neo4j_store import Neo4jStore
         return Neo4jStore.from_settings(uri)
-    raise StoreError(f"unknown store URI {uri!r}: use sqlite:///path/to/file.sqlite or neo4j://host:port")
+    raise StoreError(f"unknown store URI {uri!r}: use sqlite:///path/to/file.sqlite (or the path of a .sqlite "
+                     f"file) or neo4j://host:port")

@@ -68,3 +68,20 @@ def test_cli_report_and_export(tiny_dir, tmp_path, capsys):
     assert main(["export", "graphml", str(tmp_path / "g.graphml"), "--store", uri]) == 0
     import networkx as nx
     assert nx.read_graphml(tmp_path / "g.graphml").number_of_edges() == 5
+
+
+def test_cli_output_cut_short_by_its_reader_is_not_an_error(demo_dir, tmp_path):
+    """`civicties report | head` closes the pipe early: the command exits 0 without a traceback.
+    (The demo's report is far larger than a pipe's buffer, so the write really meets the closed pipe.)"""
+    import subprocess
+    import sys
+
+    store = tmp_path / "s.sqlite"
+    run = [sys.executable, "-c", "import sys; from civicties.cli import main; sys.exit(main(sys.argv[1:]))"]
+    assert subprocess.run(run + ["ingest", str(demo_dir), "--store", str(store)], capture_output=True).returncode == 0
+    proc = subprocess.Popen(run + ["report", "--store", str(store), "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.read(10)
+    proc.stdout.close()   # the reader goes away after 10 bytes
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0 and "Traceback" not in err

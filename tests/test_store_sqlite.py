@@ -71,6 +71,18 @@ def test_contacts_are_kept(sqlite_store):
 def test_unknown_uri():
     with pytest.raises(StoreError, match="unknown store URI"):
         open_store("postgres://x")
+    with pytest.raises(StoreError, match="path of a .sqlite file"):
+        open_store("/tmp/notes.txt")
+
+
+def test_a_plain_sqlite_path_opens_the_same_store(tmp_path, tiny_dir):
+    from ingest.load import load_package
+
+    path = tmp_path / "plain.sqlite"
+    with open_store(f"sqlite:///{path}") as store:
+        load_package(tiny_dir, store)
+    with open_store(str(path)) as store:
+        assert store.counts()["Person"] == 9
 
 
 def test_unwritable_path(tmp_path):

@@ -146,7 +146,7 @@ class SQLiteStore(Store):
                 kinds = [k for (k,) in self._conn.execute(f"SELECT DISTINCT {kind} FROM {table} ORDER BY {kind}")]
                 for k in kinds:
                     rows = self._conn.execute(f"SELECT props FROM {table} WHERE {kind} = ? ORDER BY {key}", (k,))
-                    out[k] = [orjson.loads(p) for (p,) in rows]
+                    out[k] = [_loads(p) for (p,) in rows]
         except sqlite3.Error as e:
             raise StoreError(f"reading the SQLite store at {self.path} failed: {e}") from e
         return nodes, edges
@@ -164,6 +164,14 @@ class SQLiteStore(Store):
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _loads(text: str):
+    """One row's properties: orjson, or the standard library for what orjson refuses (NaN, huge ints)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def open_store(uri: str | None = None) -> Store:

@@ -91,6 +91,8 @@ class ArrayNetwork:
                 w[e] = d.get(weight, 1)
         ids = np.empty(len(nodes), dtype=object)
         ids[:] = nodes
+        if w is not None and not any(weight in d for _, _, d in G.edges(data=True)):
+            w = None                                   # no edge carries it: unweighted
         return cls(ids, src, dst, directed=G.is_directed(), node_data=[d for _, d in G.nodes(data=True)],
                    weight=w, multigraph=G.is_multigraph())
 
@@ -265,8 +267,9 @@ class ArrayNetwork:
         return g
 
 
-def as_arrays(G, *, weight: str | None = None) -> ArrayNetwork:
-    """An :class:`ArrayNetwork` as it is, or a networkx graph converted."""
+def as_arrays(G, *, weight: str | None = "weight") -> ArrayNetwork:
+    """An :class:`ArrayNetwork` as it is, or a networkx graph converted (with the ``weight`` edge
+    attribute as weights when any edge has it, as networkx's community detection reads it)."""
     if isinstance(G, ArrayNetwork):
         return G
     return ArrayNetwork.from_networkx(G, weight=weight)

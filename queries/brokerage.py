@@ -100,6 +100,8 @@ def effective_size(G, *, weight=None) -> dict:
     >>> round(effective_size(G)[0], 6)
     2.333333
     """
+    if isinstance(G, ArrayNetwork):
+        G = G.to_networkx()
     if G.number_of_nodes() >= kernels.igraph_threshold() and weight is None and not G.is_directed() \
             and not G.is_multigraph() and kernels.igraph_available():
         return _effective_size_igraph(G)
@@ -133,7 +135,7 @@ def gould_fernandez(D, attr) -> dict:
     """
     net, codes = _gf_input(D, attr)
     broker, role = _gf_paths(net, codes)
-    counts = np.bincount(broker * len(GF_ROLES) + role, minlength=net.n * len(GF_ROLES)).reshape(net.n, -1)
+    counts = np.bincount(broker * len(GF_ROLES) + role, minlength=net.n * len(GF_ROLES)).reshape(net.n, len(GF_ROLES))
     result = {}
     for v, row in zip(net.ids.tolist(), counts.tolist()):
         entry = dict(zip(GF_ROLES, row))

@@ -117,6 +117,7 @@ def cohort_changes(before: ArrayNetwork, after: ArrayNetwork, cohort_of: Mapping
     :func:`tie_change` (the race and class attributes are ``attrs[0]`` and ``attrs[1]``).
     """
     _check_permutations(n_permutations)
+    attrs = (attrs,) if isinstance(attrs, str) else tuple(attrs)
     if before.directed or after.directed or before.n != after.n or (before.ids != after.ids).any():
         raise QueryError("cohort_changes needs two undirected snapshots over the same people")
     n = max(after.n, 1)

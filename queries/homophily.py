@@ -291,7 +291,7 @@ def ei_permutation_tests(G, attrs, *, n_permutations=1000, seed=0, strata=None) 
     """
     _check_permutations(n_permutations)
     net = _net(G)
-    attrs = list(dict.fromkeys(attrs))
+    attrs = list(dict.fromkeys((attrs,) if isinstance(attrs, str) else attrs))
     method = _method_text(n_permutations, strata)
     codes = {a: _codes(net, a)[0] for a in attrs}
     shared: dict[bytes, list[str]] = {}
@@ -349,8 +349,9 @@ def group_ei_tests(G, members: Mapping, attrs, *, n_permutations=1000, seed=0) -
     """
     _check_permutations(n_permutations)
     net = _net(G)
-    if net.directed:
-        raise QueryError("group_ei_tests needs an undirected network")
+    if net.directed or net.multigraph:
+        raise QueryError("group_ei_tests needs an undirected simple network (collapse parallel ties with nx.Graph(G))")
+    attrs = (attrs,) if isinstance(attrs, str) else attrs
     names = list(members)
     rows = [(p, i) for i, g in enumerate(names) for p in dict.fromkeys(members[g]) if p in net.index()]
     pos = net.positions([p for p, _ in rows])

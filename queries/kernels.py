@@ -177,10 +177,10 @@ def to_igraph(G, *, weight=None):
 
     from queries.arrays import ArrayNetwork
 
-    if isinstance(G, ArrayNetwork):
-        return (G.simple() if G.is_multigraph() else G).to_igraph(weighted=weight is not None)
     if G.is_multigraph():
         raise QueryError("multigraphs are not supported here; collapse parallel ties with nx.Graph(G)")
+    if isinstance(G, ArrayNetwork):
+        return G.to_igraph(weighted=weight is not None)
     nodes = list(G)
     index = {v: i for i, v in enumerate(nodes)}
     edges = [(index[u], index[v]) for u, v in G.edges()]
@@ -254,7 +254,7 @@ def closeness(G, *, method="auto", weight=None) -> MetricResult:
     """
     backend = choose_backend(G, method=method, sampling=False)
     if backend == "networkx":
-        values = nx.closeness_centrality(G, distance=weight)
+        values = nx.closeness_centrality(_nx(G), distance=weight)
         return MetricResult(values, "networkx", detail="exact (networkx)")
     n = G.number_of_nodes()
     g = to_igraph(G, weight=weight)
@@ -279,7 +279,7 @@ def constraint(G, *, method="auto", weight=None) -> MetricResult:
     """
     backend = choose_backend(G, method=method, sampling=False)
     if backend == "networkx":
-        return MetricResult(nx.constraint(G, weight=weight), "networkx", detail="exact (networkx)")
+        return MetricResult(nx.constraint(_nx(G), weight=weight), "networkx", detail="exact (networkx)")
     g = to_igraph(G, weight=weight)
     raw = g.constraint(weights="weight" if weight else None)
     values = {}
@@ -295,6 +295,7 @@ def core_number(G, *, method="auto") -> MetricResult:
     {0: 2, 1: 2, 2: 2}
     """
     backend = choose_backend(G, method=method, sampling=False)
+    G = _nx(G)
     if nx.number_of_selfloops(G):
         G = G.copy()
         G.remove_edges_from(list(nx.selfloop_edges(G)))

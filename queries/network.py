@@ -113,7 +113,8 @@ def tie_arrays(ds: Dataset, *, view: str = "union", waves: list[str] | None = No
     """The tie network of :func:`tie_network` as an :class:`~queries.arrays.ArrayNetwork`, built from the
     tables without a networkx graph (the same people in the same order, the same edges).
 
-    Union edges come in the order :func:`tie_network` adds them (first report of each pair), as
+    Union edges come in the order :func:`tie_network` adds them (first report of each pair; so
+    ``to_networkx()`` rebuilds the very same graph, though ``G.edges()`` iterates in adjacency order), as
     (smaller id, larger id); directed edges are distinct (reporter, named) pairs; mutual edges are
     union pairs both people named.
     """
@@ -150,7 +151,7 @@ def coattendance_arrays(ds: Dataset, *, max_event_size: int | None = None) -> Ar
     att = ds.attendance
     person = index.get_indexer(att["person_id"].to_numpy(dtype=object))
     event = pd.factorize(att["event_id"].to_numpy(dtype=object))[0]
-    ok = person >= 0
+    ok = (person >= 0) & (event >= 0)
     n = max(len(ids), 1)
     pe = np.unique(event[ok].astype(np.int64) * n + person[ok])       # distinct (event, person)
     event, person = pe // n, pe % n

@@ -117,7 +117,7 @@ def summary_metrics(ds: Dataset, *, network: str = "ties", attributes: tuple[str
     `communities` (``louvain(graph, seed=0)``) pass in work already done by the caller.
     """
     if graph is not None:
-        G = as_arrays(graph)
+        G = as_arrays(graph, weight="weight")
     else:
         G = coattendance_arrays(ds) if network == "co-attendance" else tie_arrays(ds)
     attrs = list(dict.fromkeys(DEFAULT_ATTRIBUTES + tuple(attributes)))

@@ -236,3 +236,51 @@ def test_tie_change_takes_array_snapshots_too(ds):
     assert a == b   # the same people in the same order: the very same shuffles
     with pytest.raises(QueryError, match="same people"):
         formation.tie_change(tie_arrays(ds), tie_arrays(ds, view="directed"))
+
+
+def test_edge_cases_found_in_review():
+    """Each of these once went wrong on the array path (a review of the array engine found them)."""
+    from helpers_data import tiny_dataset
+
+    # a directed multigraph is refused by igraph routes, as a networkx multigraph always was
+    M = nx.MultiDiGraph([("a", "b"), ("a", "b"), ("c", "b")])
+    with pytest.raises(QueryError, match="multigraphs"):
+        brokerage.betweenness(as_arrays(M), method="igraph")
+    assert brokerage.betweenness(as_arrays(M), method="networkx").values["b"] == 0.0
+    # edge weights of a networkx graph are kept (communities read them)
+    W = nx.Graph()
+    W.add_weighted_edges_from([("a", "b", 1), ("b", "c", 1), ("a", "c", 1), ("d", "e", 1), ("e", "f", 1),
+                               ("d", "f", 1), ("c", "d", 50)])
+    assert communities.louvain(as_arrays(W)) == communities.louvain(W)
+    ds = tiny_dataset(people=[{"person_id": p, "role": "parent"} for p in "abcdef"])
+    assert summary_metrics(ds, graph=W)["communities"] == [c for c in communities.louvain(W) if len(c) > 1]
+    # one attribute name is one attribute, not its letters
+    P = nx.path_graph(["a", "b", "c"])
+    nx.set_node_attributes(P, {"a": "x", "b": "x", "c": "y"}, "race")
+    assert list(homophily.ei_permutation_tests(P, "race", n_permutations=9)) == ["race"]
+    assert list(homophily.group_ei_tests(P, {"k": ["a"]}, "race", n_permutations=9)["k"]) == ["race"]
+    with pytest.raises(QueryError, match="simple network"):
+        homophily.group_ei_tests(nx.MultiGraph([("a", "b"), ("a", "b")]), {"k": ["a"]}, "race")
+    # empty and degenerate inputs
+    assert brokerage.gould_fernandez(nx.DiGraph(), "race") == {}
+    K = nx.karate_club_graph()
+    assert brokerage.constraint(as_arrays(K)) == pytest.approx(brokerage.constraint(K), nan_ok=True)
+    assert brokerage.effective_size(as_arrays(K)) == pytest.approx(brokerage.effective_size(K), nan_ok=True)
+    from queries import kernels
+    assert kernels.core_number(as_arrays(K)).values == kernels.core_number(K).values
+    # an attendance row without an event is left out, not a crash
+    ds = tiny_dataset(people=[{"person_id": "a"}, {"person_id": "b"}],
+                      attendance=[{"person_id": "a", "event_id": "E1"}, {"person_id": "b", "event_id": None}])
+    assert coattendance_arrays(ds).m == 0
+
+
+def test_store_reads_back_values_orjson_refuses(tmp_path):
+    from graph.model import GraphRecords
+    from graph.store import SQLiteStore
+
+    with SQLiteStore(tmp_path / "s.sqlite") as store:
+        store.write(GraphRecords(nodes={"Person": [{"id": "a", "person_id": "a", "score": float("nan")},
+                                                   {"id": "b", "person_id": "b", "big": 2 ** 70}]}))
+        nodes, _ = store.read_rows()
+    people = {r["id"]: r for r in nodes["Person"]}
+    assert people["b"]["big"] == 2 ** 70 and people["a"]["score"] != people["a"]["score"]  # NaN

@@ -260,7 +260,8 @@ class ArrayNetwork:
         """The network in python-igraph; vertex ``i`` is ``ids[i]`` (vertex attribute ``name``)."""
         import igraph as ig
 
-        g = ig.Graph(n=self.n, edges=np.column_stack([self.src, self.dst]).tolist(), directed=self.directed)
+        g = ig.Graph(n=self.n, directed=self.directed)
+        g.add_edges(np.column_stack([self.src, self.dst]))     # numpy straight in: no million-pair list
         g.vs["name"] = self.ids.tolist()
         if weighted and self.weight is not None:
             g.es["weight"] = self.weight.tolist()

@@ -315,7 +315,8 @@ def _bridge_ends(net):
     if kernels.igraph_available() and len(lo):
         import igraph as ig
 
-        g = ig.Graph(n=net.n, edges=np.column_stack([lo, hi]).tolist())
+        g = ig.Graph(n=net.n)
+        g.add_edges(np.column_stack([lo, hi]))
         which = np.asarray(g.bridges(), dtype=np.int64)
         return lo[which], hi[which]
     H = nx.Graph()

@@ -158,10 +158,6 @@ def _with_ties(ds: Dataset, ties: pd.DataFrame) -> Dataset:
     return Dataset(tables={**ds.tables, "ties": ties}, contacts=ds.contacts)
 
 
-def _none_if_nan(x):
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
-
-
 # -- Overview ---------------------------------------------------------------------------------------------
 
 def load_overview(audience: str) -> dict:

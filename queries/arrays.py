@@ -71,6 +71,7 @@ class ArrayNetwork:
         self._node_data = node_data
         self._codes: dict[str, tuple[np.ndarray, list]] = {}
         self._index = None
+        self._pairs = None
 
     # -- construction -----------------------------------------------------------------
 
@@ -96,16 +97,15 @@ class ArrayNetwork:
         return cls(ids, src, dst, directed=G.is_directed(), node_data=[d for _, d in G.nodes(data=True)],
                    weight=w, multigraph=G.is_multigraph())
 
-    def to_networkx(self, attrs: Sequence[str] = ()) -> nx.Graph:
-        """The same network in networkx (small networks: the reference kernels run on it)."""
+    def to_networkx(self) -> nx.Graph:
+        """The same network in networkx (small networks: the reference kernels run on it), with the
+        node data of a network made from networkx."""
         G = (nx.MultiDiGraph() if self.directed else nx.MultiGraph()) if self.multigraph else \
             (nx.DiGraph() if self.directed else nx.Graph())
-        if self._node_data is not None and not attrs:
+        if self._node_data is not None:
             G.add_nodes_from(zip(self.ids.tolist(), self._node_data))
         else:
-            cols = {a: self.column(a) for a in attrs}
-            G.add_nodes_from((v, {a: c[i] for a, c in cols.items() if not is_missing(c[i])})
-                             for i, v in enumerate(self.ids.tolist()))
+            G.add_nodes_from(self.ids.tolist())
         ids = self.ids
         if self.weight is None:
             G.add_edges_from(zip(ids[self.src].tolist(), ids[self.dst].tolist()))
@@ -193,20 +193,24 @@ class ArrayNetwork:
         """Edges at each node (in + out when directed; a self-loop counts twice, as in networkx)."""
         return np.bincount(self.src, minlength=self.n) + np.bincount(self.dst, minlength=self.n)
 
+    def _pair_keys(self):
+        """(edges that are not self-loops, the distinct pair keys ``lower * n + higher``, each such edge's
+        pair), computed once per network."""
+        if self._pairs is None:
+            keep = ~self.loops()
+            a, b = self.src[keep], self.dst[keep]
+            key, inverse = np.unique(np.minimum(a, b) * max(self.n, 1) + np.maximum(a, b), return_inverse=True)
+            self._pairs = (keep, key, inverse)
+        return self._pairs
+
     def pairs(self) -> tuple[np.ndarray, np.ndarray]:
         """Each pair of different people joined by at least one edge, once, as (lower, higher) positions."""
-        keep = ~self.loops()
-        a, b = self.src[keep], self.dst[keep]
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        key = np.unique(lo * self.n + hi)
+        key = self._pair_keys()[1]
         return key // max(self.n, 1), key % max(self.n, 1)
 
     def simple(self) -> ArrayNetwork:
         """The undirected simple graph: one edge per pair of different people (weights summed)."""
-        keep = ~self.loops()
-        a, b = self.src[keep], self.dst[keep]
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        key, inverse = np.unique(lo * self.n + hi, return_inverse=True)
+        keep, key, inverse = self._pair_keys()
         n = max(self.n, 1)
         weight = None
         if self.weight is not None:
@@ -220,12 +224,6 @@ class ArrayNetwork:
                              columns=self._columns, node_data=self._node_data)
         other._codes, other._index = self._codes, self._index   # the same people: share what was computed
         return other
-
-    def with_edges(self, mask) -> ArrayNetwork:
-        """The same people with only the edges where ``mask`` is True."""
-        return ArrayNetwork(self.ids, self.src[mask], self.dst[mask], directed=self.directed,
-                            columns=self._columns, node_data=self._node_data,
-                            weight=None if self.weight is None else self.weight[mask], multigraph=self.multigraph)
 
     def induced(self, keep) -> ArrayNetwork:
         """The sub-network among the people where ``keep`` (a boolean array) is True."""

@@ -262,18 +262,6 @@ def top_brokers(G, *, by=None, n=10, method="auto", k=None, seed=0, values: dict
 # -- private helpers ---------------------------------------------------------------------
 
 
-def _gf_role(ga, gb, gc):
-    if ga == gb == gc:
-        return "coordinator"
-    if ga == gc:
-        return "itinerant"
-    if ga == gb:
-        return "representative"
-    if gb == gc:
-        return "gatekeeper"
-    return "liaison"
-
-
 def _gf_input(D, attr):
     if not D.is_directed():
         raise QueryError("gould_fernandez needs the directed naming network (nx.DiGraph, reporter -> named)")

@@ -14,8 +14,9 @@ import pandas as pd
 
 from queries.arrays import ArrayNetwork, is_missing
 from queries.errors import QueryError
-from queries.homophily import _check_permutations, _method_text, _small, _strata_layout, ei_index
-from queries.permutation import GroupBlocks, cross_by_group
+from queries.homophily import ei_index
+from queries.permutation import (GroupBlocks, check_permutations, cross_by_group, ei_from_counts, method_text,
+                                 null_summary, small_codes, strata_layout)
 
 __all__ = ["tie_change", "cohort_changes", "growth"]
 
@@ -64,7 +65,7 @@ def tie_change(before, after, attr_race="race_ethnicity", attr_class="income_ban
     >>> r["by_attribute"]["race_ethnicity"]["delta_ei"]   # -1 -> (1 - 2) / 3
     0.6666666666666667
     """
-    _check_permutations(n_permutations)
+    check_permutations(n_permutations)
     attrs = [a for a in (attr_race, attr_class) if a is not None]
     if isinstance(before, ArrayNetwork) and isinstance(after, ArrayNetwork):
         if before.n != after.n or (before.ids != after.ids).any() or before.directed != after.directed:
@@ -98,7 +99,7 @@ def tie_change(before, after, attr_race="race_ethnicity", attr_class="income_ban
         by_attribute[attr] = _delta_test(net, codes, [kb, ka, kn], n_permutations, seed, strata)
     result["by_attribute"] = by_attribute
     result["n_permutations"] = n_permutations
-    result["method"] = _method_text(n_permutations, strata) + ", same labels in both snapshots"
+    result["method"] = method_text(n_permutations, strata) + ", same labels in both snapshots"
     return result
 
 
@@ -116,7 +117,7 @@ def cohort_changes(before: ArrayNetwork, after: ArrayNetwork, cohort_of: Mapping
     Returns one dict per cohort (sorted by cohort id): ``cohort_id``, ``members`` and the keys of
     :func:`tie_change` (the race and class attributes are ``attrs[0]`` and ``attrs[1]``).
     """
-    _check_permutations(n_permutations)
+    check_permutations(n_permutations)
     attrs = (attrs,) if isinstance(attrs, str) else tuple(attrs)
     if before.directed or after.directed or before.n != after.n or (before.ids != after.ids).any():
         raise QueryError("cohort_changes needs two undirected snapshots over the same people")
@@ -132,7 +133,7 @@ def cohort_changes(before: ArrayNetwork, after: ArrayNetwork, cohort_of: Mapping
     New, lost = np.setdiff1d(A, B, assume_unique=True), np.setdiff1d(B, A, assume_unique=True)
     count = {name: np.bincount(blocks.group_of(x), minlength=K) for name, x in
              (("ties_before", B), ("ties_after", A), ("new_ties", New), ("lost_ties", lost))}
-    method = _method_text(n_permutations, None) + ", same labels in both snapshots, per cohort"
+    method = method_text(n_permutations, None) + ", same labels in both snapshots, per cohort"
     results = [{"cohort_id": name, "members": int(members[i]),
                 **{k: int(v[i]) for k, v in count.items()}, "by_attribute": {},
                 "n_permutations": n_permutations, "method": method} for i, name in enumerate(names)]
@@ -152,8 +153,8 @@ def cohort_changes(before: ArrayNetwork, after: ArrayNetwork, cohort_of: Mapping
         def stat(p, sets=sets, labels=labels):
             return combine @ cross_by_group(labels[p], sets)
 
-        observed = _ei_rows(stat(np.arange(len(labels))), totals)
-        null = _ei_rows(shuffler.map(n_permutations, stat, seed=seed), totals)     # (perms, 3, K)
+        observed = ei_from_counts(stat(np.arange(len(labels))), totals)
+        null = ei_from_counts(shuffler.map(n_permutations, stat, seed=seed), totals)     # (perms, 3, K)
         stats = _delta_stats(observed, null, totals)
         for i, r in enumerate(results):
             r[f"new_cross_{key}"] = int(cross_new[i])
@@ -257,12 +258,6 @@ def _array_keys(net):
     return lo * max(net.n, 1) + hi
 
 
-def _ei_rows(cross, totals):
-    """E-I from cross counts over qualifying ties (NaN where there are none); any leading shape."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(totals > 0, (2.0 * cross - totals) / np.where(totals > 0, totals, 1), np.nan)
-
-
 def _delta_stats(observed, null, totals):
     """Per column: E-I before/after/new ties, the change and their permutation baselines.
 
@@ -271,17 +266,8 @@ def _delta_stats(observed, null, totals):
     has_delta = (totals[0] > 0) & (totals[1] > 0)
     has_new = totals[2] > 0
     delta, null_delta = observed[1] - observed[0], null[:, 1] - null[:, 0]
-    N = null.shape[0]
-
-    def summary(obs, nul, ok):
-        expected = nul.mean(axis=0) if N else np.full(obs.shape, np.nan)
-        sd = nul.std(axis=0, ddof=1) if N > 1 else np.zeros(obs.shape)
-        extreme = np.abs(nul - expected) >= np.abs(obs - expected) - 1e-12
-        p = (extreme.sum(axis=0) + 1) / (N + 1)
-        return [np.where(ok, x, np.nan) for x in (expected, sd, p)]
-
-    exp_d, sd_d, p_d = summary(delta, null_delta, has_delta)
-    exp_n, _sd_n, p_n = summary(observed[2], null[:, 2], has_new)
+    exp_d, sd_d, p_d = null_summary(delta, null_delta)
+    exp_n, _sd_n, p_n = null_summary(observed[2], null[:, 2])
 
     def col(x, ok):
         return [float(v) if k and not math.isnan(v) else None for v, k in zip(x, ok)]
@@ -297,23 +283,21 @@ def _delta_test(net, codes, key_sets, n_permutations, seed, strata):
     """The E-I change test of :func:`tie_change` for one attribute (keys: before, after, new ties)."""
     n = max(net.n, 1)
     known = codes >= 0
-    people, shuffler = _strata_layout(net, known, strata)
-    local = np.full(net.n, -1, dtype=np.int64)
-    local[people] = np.arange(len(people))
+    people, local, shuffler = strata_layout(net, known, strata)
     sets = []
     for keys in key_sets:
         u, v = keys // n, keys % n
         ok = known[u] & known[v]
         sets.append((local[u[ok]], local[v[ok]]))
     totals = np.array([[len(u)] for u, _ in sets])                       # (3, 1)
-    labels = _small(codes[people])
+    labels = small_codes(codes[people])
 
     def stat(p):
         x = labels[p]
         return np.array([[np.count_nonzero(x[u] != x[v])] for u, v in sets])
 
-    observed = _ei_rows(stat(np.arange(len(people))), totals)
+    observed = ei_from_counts(stat(np.arange(len(people))), totals)
     has_any = (totals[:2].min() > 0) or totals[2, 0] > 0
-    null = _ei_rows(shuffler.map(n_permutations, stat, seed=seed), totals) if has_any and len(people) else \
+    null = ei_from_counts(shuffler.map(n_permutations, stat, seed=seed), totals) if has_any and len(people) else \
         np.zeros((0, 3, 1))
     return {k: v[0] for k, v in _delta_stats(observed, null, totals).items()}

@@ -16,14 +16,14 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from queries.arrays import ArrayNetwork
-from queries.arrays import is_missing as _is_missing
-from queries.arrays import sorted_groups as _sorted
+from queries.arrays import ArrayNetwork, as_arrays
 from queries.errors import QueryError
-from queries.permutation import GroupBlocks, Shuffler, cross_by_group, two_sided_p
+from queries.permutation import (GroupBlocks, check_permutations, cross_by_group, ei_from_counts, method_text,
+                                 null_summary, small_codes, strata_layout)
 
 __all__ = [
     "ei_index",
+    "cross_tie_counts",
     "ei_by_group",
     "ei_by_node",
     "assortativity",
@@ -58,15 +58,25 @@ def ei_index(G, attr, *, nodes=None) -> float | None:
     >>> ei_index(G, "race", nodes=["a", "b"]) # only the a-b tie
     -1.0
     """
-    net = _net(G)
-    codes, _groups = _codes(net, attr)
+    cross, total = cross_tie_counts(G, attr, nodes=nodes)
+    return _ei(cross, total - cross)
+
+
+def cross_tie_counts(G, attr, *, nodes=None) -> tuple[int, int]:
+    """(ties between people of different groups, ties whose two people both have the attribute), self-ties
+    left out; ``nodes`` as in :func:`ei_index`. The counts behind E-I and the cross-group share.
+
+    >>> cross_tie_counts(nx.Graph([("a", "b")]), "race")
+    (0, 0)
+    """
+    net = as_arrays(G, weight=None)
+    codes = net.codes(attr)[0]
     keep = _kept(net, codes)
     if nodes is not None:
         inside = np.zeros(net.n, dtype=bool)
         inside[net.positions(nodes)] = True
         keep &= inside[net.src] & inside[net.dst]
-    cross = int((codes[net.src[keep]] != codes[net.dst[keep]]).sum())
-    return _ei(cross, int(keep.sum()) - cross)
+    return int((codes[net.src[keep]] != codes[net.dst[keep]]).sum()), int(keep.sum())
 
 
 def ei_by_group(G, attr) -> dict:
@@ -86,8 +96,8 @@ def ei_by_group(G, attr) -> dict:
     >>> ei_by_group(G, "race")   # x: a-b internal, b-c external -> (1 - 1) / 2
     {'x': 0.0, 'y': 0.0}
     """
-    net = _net(G)
-    codes, groups = _codes(net, attr)
+    net = as_arrays(G, weight=None)
+    codes, groups = net.codes(attr)
     cu, cv = _edge_codes(net, codes)
     k = len(groups)
     cross = cu != cv
@@ -114,8 +124,8 @@ def ei_by_node(G, attr) -> dict:
     >>> ei_by_node(G, "race")
     {'a': -1.0, 'b': 0.0, 'c': 0.0, 'd': -1.0, 'e': None}
     """
-    net = _net(G)
-    codes, _groups = _codes(net, attr)
+    net = as_arrays(G, weight=None)
+    codes, _groups = net.codes(attr)
     keep = _kept(net, codes)
     u, v = net.src[keep], net.dst[keep]
     cross = codes[u] != codes[v]
@@ -146,8 +156,8 @@ def assortativity(G, attr) -> float | None:
     >>> round(assortativity(G, "race"), 6)  # e = [[2, 1], [1, 2]] / 6 -> (2/3 - 1/2) / (1/2)
     0.333333
     """
-    net = _net(G)
-    codes, groups = _codes(net, attr)
+    net = as_arrays(G, weight=None)
+    codes, groups = net.codes(attr)
     if len(groups) < 2:
         return None
     cu, cv = _edge_codes(net, codes)
@@ -185,8 +195,8 @@ def mixing_matrix(G, attr) -> pd.DataFrame:
     >>> mixing_matrix(G, "race").values.tolist()
     [[1, 1], [1, 1]]
     """
-    net = _net(G)
-    codes, groups = _codes(net, attr)
+    net = as_arrays(G, weight=None)
+    codes, groups = net.codes(attr)
     k = len(groups)
     cu, cv = _edge_codes(net, codes)
     counts = np.zeros((k, k), dtype=np.int64)
@@ -219,8 +229,8 @@ def coleman_homophily(G, attr) -> dict:
     >>> {g: round(c, 6) for g, c in coleman_homophily(G, "race").items()}  # s=2/3, w=1/2
     {'x': 0.333333, 'y': 0.333333}
     """
-    net = _net(G)
-    codes, groups = _codes(net, attr)
+    net = as_arrays(G, weight=None)
+    codes, groups = net.codes(attr)
     k = len(groups)
     sizes = np.bincount(codes[codes >= 0], minlength=k)
     n = int(sizes.sum())
@@ -289,20 +299,18 @@ def ei_permutation_tests(G, attrs, *, n_permutations=1000, seed=0, strata=None) 
     >>> r["race"]["observed"], r["income"]["observed"]
     (-0.3333333333333333, 1.0)
     """
-    _check_permutations(n_permutations)
-    net = _net(G)
+    check_permutations(n_permutations)
+    net = as_arrays(G, weight=None)
     attrs = list(dict.fromkeys((attrs,) if isinstance(attrs, str) else attrs))
-    method = _method_text(n_permutations, strata)
-    codes = {a: _codes(net, a)[0] for a in attrs}
+    method = method_text(n_permutations, strata)
+    codes = {a: net.codes(a)[0] for a in attrs}
     shared: dict[bytes, list[str]] = {}
     for a in attrs:
         shared.setdefault(np.packbits(codes[a] >= 0).tobytes(), []).append(a)
     out = {}
     for group in shared.values():
         known = codes[group[0]] >= 0
-        people, shuffler = _strata_layout(net, known, strata)
-        local = np.full(net.n, -1, dtype=np.int64)
-        local[people] = np.arange(len(people))
+        people, local, shuffler = strata_layout(net, known, strata)
         keep = known[net.src] & known[net.dst] & (net.src != net.dst)
         u, v = local[net.src[keep]], local[net.dst[keep]]
         m = len(u)
@@ -311,7 +319,7 @@ def ei_permutation_tests(G, attrs, *, n_permutations=1000, seed=0, strata=None) 
                 out[a] = {"observed": None, "expected": None, "sd": None, "p_value": None,
                           "n_permutations": n_permutations, "n_ties": 0, "method": method}
             continue
-        labels = np.stack([_small(codes[a][people]) for a in group])          # (attributes, people)
+        labels = np.stack([small_codes(codes[a][people]) for a in group])     # (attributes, people)
 
         def cross(pos, labels=labels, u=u, v=v):
             out = []
@@ -320,15 +328,11 @@ def ei_permutation_tests(G, attrs, *, n_permutations=1000, seed=0, strata=None) 
                 out.append(np.count_nonzero(x.take(u) != x.take(v)))
             return np.array(out)
 
-        observed = (2.0 * cross(np.arange(len(people))) - m) / m
-        null = (2.0 * shuffler.map(n_permutations, cross, seed=seed) - m) / m     # (permutations, attributes)
+        observed = ei_from_counts(cross(np.arange(len(people))), m)
+        expected, sd, p = null_summary(observed, ei_from_counts(shuffler.map(n_permutations, cross, seed=seed), m))
         for i, a in enumerate(group):
-            column = null[:, i]
-            expected = float(column.mean())
-            out[a] = {"observed": float(observed[i]), "expected": expected,
-                      "sd": float(column.std(ddof=1)) if len(column) > 1 else 0.0,
-                      "p_value": two_sided_p(column, float(observed[i]), expected),
-                      "n_permutations": n_permutations, "n_ties": m, "method": method}
+            out[a] = {"observed": float(observed[i]), "expected": float(expected[i]), "sd": float(sd[i]),
+                      "p_value": float(p[i]), "n_permutations": n_permutations, "n_ties": m, "method": method}
     return {a: out[a] for a in attrs}
 
 
@@ -347,8 +351,8 @@ def group_ei_tests(G, members: Mapping, attrs, *, n_permutations=1000, seed=0) -
     >>> r["k1"]["race"]["observed"], r["k2"]["race"]["n_ties"]   # k1: a-b only; k2: b-c and c-d
     (-1.0, 2)
     """
-    _check_permutations(n_permutations)
-    net = _net(G)
+    check_permutations(n_permutations)
+    net = as_arrays(G, weight=None)
     if net.directed or net.multigraph:
         raise QueryError("group_ei_tests needs an undirected simple network (collapse parallel ties with nx.Graph(G))")
     attrs = (attrs,) if isinstance(attrs, str) else attrs
@@ -358,21 +362,15 @@ def group_ei_tests(G, members: Mapping, attrs, *, n_permutations=1000, seed=0) -
     grp = np.array([i for _, i in rows], dtype=np.int64)
     keep = net.src != net.dst
     blocks = GroupBlocks(net.n, (pos, grp), len(names), [(net.src[keep], net.dst[keep])], with_members=False)
-    method = _method_text(n_permutations, None) + ", per group"
+    method = method_text(n_permutations, None) + ", per group"
     out: dict = {g: {} for g in names}
     for attr in dict.fromkeys(attrs):
-        labels, shuffler, ends = blocks.layout(_codes(net, attr)[0])
+        labels, shuffler, ends = blocks.layout(net.codes(attr)[0])
         sets = [ends(blocks.entries[0])]
         m = np.diff(sets[0][0])                                                  # qualifying ties per group
-        with np.errstate(invalid="ignore", divide="ignore"):
-            def ei(cross):
-                return (2.0 * cross - m) / np.where(m > 0, m, 1)
-            observed = ei(cross_by_group(labels, sets)[0])
-            null = ei(shuffler.map(n_permutations, lambda p: cross_by_group(labels[p], sets)[0], seed=seed))
-        expected = null.mean(axis=0)
-        sd = null.std(axis=0, ddof=1) if n_permutations > 1 else np.zeros(len(names))
-        extreme = np.abs(null - expected) >= np.abs(observed - expected) - 1e-12
-        p = (extreme.sum(axis=0) + 1) / (n_permutations + 1)
+        observed = ei_from_counts(cross_by_group(labels, sets)[0], m)
+        null = ei_from_counts(shuffler.map(n_permutations, lambda p: cross_by_group(labels[p], sets)[0], seed=seed), m)
+        expected, sd, p = null_summary(observed, null)
         for i, g in enumerate(names):
             has = bool(m[i] > 0)
             out[g][attr] = {"observed": float(observed[i]) if has else None,
@@ -429,32 +427,6 @@ def _ei(external, internal):
     return None if total == 0 else (external - internal) / total
 
 
-def _check_permutations(n_permutations):
-    if not isinstance(n_permutations, (int, np.integer)) or isinstance(n_permutations, bool) or n_permutations < 1:
-        raise QueryError(f"n_permutations must be a positive integer; got {n_permutations!r}")
-
-
-def _method_text(n_permutations, strata):
-    where = ""
-    if strata is not None:
-        where = f" within strata ({strata!r})" if isinstance(strata, str) else " within strata"
-    return f"label permutation, {n_permutations} shuffles{where}"
-
-
-def _net(G) -> ArrayNetwork:
-    if isinstance(G, ArrayNetwork):
-        return G
-    if not isinstance(G, nx.Graph):
-        raise QueryError(f"expected a networkx graph; got {type(G).__name__}")
-    return ArrayNetwork.from_networkx(G)
-
-
-def _codes(net: ArrayNetwork, attr):
-    if not isinstance(attr, str) or not attr:
-        raise QueryError(f"attr must be the name of a node attribute, e.g. 'race_ethnicity'; got {attr!r}")
-    return net.codes(attr)
-
-
 def _kept(net: ArrayNetwork, codes) -> np.ndarray:
     """Edges that count: not a self-loop, both people with the attribute."""
     return (codes[net.src] >= 0) & (codes[net.dst] >= 0) & (net.src != net.dst)
@@ -463,31 +435,3 @@ def _kept(net: ArrayNetwork, codes) -> np.ndarray:
 def _edge_codes(net: ArrayNetwork, codes):
     keep = _kept(net, codes)
     return codes[net.src[keep]], codes[net.dst[keep]]
-
-
-def _stratum_codes(net: ArrayNetwork, people, strata) -> np.ndarray:
-    """One integer per person in ``people`` (positions): their stratum; missing strata share one code."""
-    if strata is None:
-        return np.zeros(len(people), dtype=np.int64)
-    if isinstance(strata, str):
-        raw = net.column(strata)[people]
-    elif isinstance(strata, Mapping):
-        raw = [strata.get(v) for v in net.ids[people].tolist()]
-    else:
-        raise QueryError("strata must be a node -> stratum mapping or a node attribute name")
-    keys = {s: i for i, s in enumerate(_sorted({s for s in raw if not _is_missing(s)}))}
-    return np.array([len(keys) if _is_missing(s) else keys[s] for s in raw], dtype=np.int64)
-
-
-def _strata_layout(net: ArrayNetwork, known: np.ndarray, strata):
-    """The people to shuffle among (positions where ``known``), sorted so each stratum is one block,
-    and a :class:`~queries.permutation.Shuffler` for that layout."""
-    people = np.flatnonzero(known)
-    stratum = _stratum_codes(net, people, strata)
-    order = np.argsort(stratum, kind="stable")
-    return people[order], Shuffler(stratum[order])
-
-
-def _small(codes: np.ndarray) -> np.ndarray:
-    """Codes in the smallest integer type that holds them (faster gathers)."""
-    return codes.astype(np.int8 if codes.max(initial=0) < 127 else np.int32)

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
@@ -87,7 +87,6 @@ class MetricResult:
     k: int | None = None
     seed: int | None = None
     detail: str = ""
-    extra: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         """Plain-data form (for the CLI's JSON output)."""
@@ -98,7 +97,6 @@ class MetricResult:
             "k": self.k,
             "seed": self.seed,
             "detail": self.detail,
-            **self.extra,
         }
 
 

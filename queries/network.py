@@ -109,6 +109,16 @@ def _people_arrays(ds: Dataset) -> tuple[np.ndarray, pd.Index, dict]:
     return ids, pd.Index(ids, dtype=object), columns
 
 
+def _tie_positions(ds: Dataset, index: pd.Index, waves):
+    """The matched ties rows, and the positions of their two people among ``index`` (rows naming someone
+    not in it left out): (rows, from positions, to positions, which rows were kept)."""
+    t = matched_ties(ds, waves=waves)
+    a = index.get_indexer(t["from_person_id"].to_numpy(dtype=object))
+    b = index.get_indexer(t["to_person_id"].to_numpy(dtype=object))
+    ok = (a >= 0) & (b >= 0)
+    return t, a[ok].astype(np.int64), b[ok].astype(np.int64), ok
+
+
 def tie_arrays(ds: Dataset, *, view: str = "union", waves: list[str] | None = None) -> ArrayNetwork:
     """The tie network of :func:`tie_network` as an :class:`~queries.arrays.ArrayNetwork`, built from the
     tables without a networkx graph (the same people in the same order, the same edges).
@@ -121,11 +131,7 @@ def tie_arrays(ds: Dataset, *, view: str = "union", waves: list[str] | None = No
     if view not in VIEWS:
         raise QueryError(f"unknown network view {view!r}; use one of {', '.join(VIEWS)}")
     ids, index, columns = _people_arrays(ds)
-    t = matched_ties(ds, waves=waves)
-    a = index.get_indexer(t["from_person_id"].to_numpy(dtype=object))
-    b = index.get_indexer(t["to_person_id"].to_numpy(dtype=object))
-    ok = (a >= 0) & (b >= 0)
-    a, b = a[ok].astype(np.int64), b[ok].astype(np.int64)
+    t, a, b, ok = _tie_positions(ds, index, waves)
     n = max(len(ids), 1)
     if view == "directed":
         _, first = np.unique(a * n + b, return_index=True)
@@ -178,13 +184,10 @@ def snapshots_by_year(ds: Dataset, G: ArrayNetwork | None = None) -> dict:
     """The union tie network as it stood at the end of each year a matched tie was observed in:
     year (text) -> ArrayNetwork over every person. `G`: ``tie_arrays(ds)`` if already built."""
     G = tie_arrays(ds) if G is None else G
-    t = matched_ties(ds)
-    years = pd.to_datetime(t["observed_on"], errors="coerce", format="ISO8601").dt.year.to_numpy()
-    index = G.index()
-    a = index.get_indexer(t["from_person_id"].to_numpy(dtype=object))
-    b = index.get_indexer(t["to_person_id"].to_numpy(dtype=object))
-    ok = (a >= 0) & (b >= 0) & ~np.isnan(years)
-    a, b, years = a[ok].astype(np.int64), b[ok].astype(np.int64), years[ok].astype(int)
+    t, a, b, ok = _tie_positions(ds, G.index(), None)
+    years = pd.to_datetime(t["observed_on"], errors="coerce", format="ISO8601").dt.year.to_numpy()[ok]
+    dated = ~np.isnan(years)
+    a, b, years = a[dated], b[dated], years[dated].astype(int)
     n = max(G.n, 1)
     pairs, which = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_inverse=True)
     first = np.full(len(pairs), np.iinfo(np.int64).max)

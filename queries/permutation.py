@@ -17,12 +17,16 @@ GIL, so batches run on every core).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["Shuffler", "GroupBlocks", "cross_by_group", "BATCH", "two_sided_p"]
+from queries.arrays import ArrayNetwork, is_missing, sorted_groups
+from queries.errors import QueryError
+
+__all__ = ["Shuffler", "GroupBlocks", "cross_by_group", "strata_layout", "check_permutations", "method_text",
+           "small_codes", "null_summary", "ei_from_counts", "two_sided_p", "BATCH"]
 
 #: Shuffles per batch (each batch has its own random stream).
 BATCH = 50
@@ -103,9 +107,10 @@ class Shuffler:
         return np.concatenate(parts) if parts else np.zeros((0,))
 
 
-def two_sided_p(null: np.ndarray, observed: float, expected: float) -> float:
+def two_sided_p(null: np.ndarray, observed, expected):
     """Two-sided permutation p-value with the +1 correction:
-    ``(#{|null - expected| >= |observed - expected|} + 1) / (len(null) + 1)``.
+    ``(#{|null - expected| >= |observed - expected|} + 1) / (len(null) + 1)``; per column when
+    ``null`` has more than one dimension (a float for one test, an array for many).
 
     A small tolerance counts ties with the observed value (exact in theory, off by floating-point
     rounding) as "at least as extreme".
@@ -113,8 +118,30 @@ def two_sided_p(null: np.ndarray, observed: float, expected: float) -> float:
     >>> two_sided_p(np.array([0.0, 0.1, -0.1, 0.5]), 0.5, 0.0)
     0.4
     """
-    extreme = np.abs(null - expected) >= abs(observed - expected) - 1e-12
-    return float((extreme.sum() + 1) / (len(null) + 1))
+    extreme = np.abs(null - expected) >= np.abs(observed - expected) - 1e-12
+    p = (extreme.sum(axis=0) + 1) / (len(null) + 1)
+    return float(p) if np.ndim(p) == 0 else p
+
+
+def null_summary(observed, null):
+    """The permutation baseline per column: (expected = mean of the null, its sd, two-sided p-value).
+
+    ``null``: (permutations, ...) with the shape of ``observed`` after the first axis.
+    """
+    n = len(null)
+    shape = np.shape(observed)
+    # each column summed as one contiguous run: the same rounding as the mean of that column alone
+    columns = np.ascontiguousarray(np.moveaxis(null, 0, -1))
+    expected = columns.mean(axis=-1) if n else np.full(shape, np.nan)
+    sd = columns.std(axis=-1, ddof=1) if n > 1 else np.zeros(shape)
+    return expected, sd, two_sided_p(null, observed, expected)
+
+
+def ei_from_counts(cross, totals):
+    """E-I index from cross-group tie counts over qualifying ties: ``(2 cross - total) / total`` (any
+    shape; NaN where there are no ties)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals > 0, (2.0 * cross - totals) / np.where(totals > 0, totals, 1), np.nan)
 
 
 class GroupBlocks:
@@ -170,8 +197,7 @@ class GroupBlocks:
         n, nn = self.n, self.n * self.n
         known = codes[self.people % n] >= 0
         keys = self.people[known]
-        labels = codes[keys % n]
-        labels = labels.astype(np.int8 if labels.max(initial=0) < 127 else np.int32)
+        labels = small_codes(codes[keys % n])
         shuffler = Shuffler(keys // n)
 
         def ends(x):
@@ -193,3 +219,46 @@ def cross_by_group(x: np.ndarray, sets) -> np.ndarray:
         running = np.concatenate([[0], np.cumsum(x.take(u) != x.take(v))])
         out.append(running[bounds[1:]] - running[bounds[:-1]])
     return np.stack(out)
+
+
+def check_permutations(n_permutations):
+    if not isinstance(n_permutations, (int, np.integer)) or isinstance(n_permutations, bool) or n_permutations < 1:
+        raise QueryError(f"n_permutations must be a positive integer; got {n_permutations!r}")
+
+
+def method_text(n_permutations, strata):
+    where = ""
+    if strata is not None:
+        where = f" within strata ({strata!r})" if isinstance(strata, str) else " within strata"
+    return f"label permutation, {n_permutations} shuffles{where}"
+
+
+def _stratum_codes(net: ArrayNetwork, people, strata) -> np.ndarray:
+    """One integer per person in ``people`` (positions): their stratum; missing strata share one code."""
+    if strata is None:
+        return np.zeros(len(people), dtype=np.int64)
+    if isinstance(strata, str):
+        raw = net.column(strata)[people]
+    elif isinstance(strata, Mapping):
+        raw = [strata.get(v) for v in net.ids[people].tolist()]
+    else:
+        raise QueryError("strata must be a node -> stratum mapping or a node attribute name")
+    keys = {s: i for i, s in enumerate(sorted_groups({s for s in raw if not is_missing(s)}))}
+    return np.array([len(keys) if is_missing(s) else keys[s] for s in raw], dtype=np.int64)
+
+
+def strata_layout(net: ArrayNetwork, known: np.ndarray, strata):
+    """The people to shuffle among (positions where ``known``), sorted so each stratum is one block;
+    each network position's place in that order (-1 if not shuffled); and a :class:`Shuffler`."""
+    people = np.flatnonzero(known)
+    stratum = _stratum_codes(net, people, strata)
+    order = np.argsort(stratum, kind="stable")
+    people = people[order]
+    local = np.full(net.n, -1, dtype=np.int64)
+    local[people] = np.arange(len(people))
+    return people, local, Shuffler(stratum[order])
+
+
+def small_codes(codes: np.ndarray) -> np.ndarray:
+    """Codes in the smallest integer type that holds them (faster gathers)."""
+    return codes.astype(np.int8 if codes.max(initial=0) < 127 else np.int32)

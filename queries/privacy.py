@@ -31,15 +31,13 @@ from graph.model import TABLES
 from queries.errors import QueryError
 
 __all__ = ["AUDIENCES", "pseudonymize", "pseudonym", "suppress_small", "suppress_frame", "for_audience",
-           "default_salt", "SUPPRESSED", "UNMATCHED_NAME", "SALT_SETTING"]
+           "default_salt", "SUPPRESSED", "UNMATCHED_NAME"]
 
 AUDIENCES = ("coordinator", "evaluator", "funder")
 #: The label of a count hidden only so that another hidden count cannot be worked out from a total.
 SUPPRESSED = "suppressed"
 #: What an unmatched survey name becomes in pseudonymized data.
 UNMATCHED_NAME = "[unmatched name]"
-#: Environment variable holding the pseudonym secret (stable pseudonyms across restarts).
-SALT_SETTING = "CIVICTIES_PSEUDONYM_SALT"
 
 # Columns holding a person_id or a family_id, per table.
 _PERSON_COLUMNS = {"people": ("person_id",), "ties": ("from_person_id", "to_person_id"),

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 
 from graph.dataset import Dataset
-from queries.brokerage import betweenness
+from queries.brokerage import betweenness, top_brokers
 from queries.communities import louvain
 from queries.arrays import as_arrays
-from queries.homophily import ei_index
-from queries.network import coattendance_arrays, matched_ties, tie_arrays
+from queries.homophily import cross_tie_counts, ei_index
+from queries.network import coattendance_arrays, tie_arrays
 
 __all__ = ["cross_tie_share", "isolated_parents", "funnel", "days_to_seat", "summary_metrics",
            "DEFAULT_ATTRIBUTES"]
@@ -26,15 +26,15 @@ def cross_tie_share(G, attr: str) -> float | None:
 
     For a program, the share of its relationships that bridge groups (race, income). None when no tie
     has both ends described. E-I index = 2 * share - 1 (Krackhardt & Stern 1988), so this is
-    :func:`queries.homophily.ei_index` on the 0..1 scale.
+    :func:`queries.homophily.ei_index` on the 0..1 scale (both from :func:`~queries.homophily.cross_tie_counts`).
 
     >>> G = nx.Graph([(1, 2), (2, 3), (3, 4)])
     >>> nx.set_node_attributes(G, {1: "a", 2: "a", 3: "b"}, "race")
     >>> cross_tie_share(G, "race")  # 1-2 same, 2-3 cross, 3-4 undescribed
     0.5
     """
-    ei = ei_index(G, attr)
-    return None if ei is None else (ei + 1) / 2
+    cross, total = cross_tie_counts(G, attr)
+    return cross / total if total else None
 
 
 def isolated_parents(G) -> list[str]:
@@ -76,10 +76,11 @@ def days_to_seat(ds: Dataset) -> pd.DataFrame:
                         columns=["person_id", "completed_on", "appointed_on", "days"])
 
 
-def funnel(ds: Dataset) -> dict:
-    """Enrolled -> graduated -> appointed (graduates with a seat starting on or after their graduation)."""
+def funnel(ds: Dataset, seats: pd.DataFrame | None = None) -> dict:
+    """Enrolled -> graduated -> appointed (graduates with a seat starting on or after their graduation).
+    `seats`: ``days_to_seat(ds)`` if already computed."""
     enr = ds.enrollments
-    seats = days_to_seat(ds)
+    seats = days_to_seat(ds) if seats is None else seats
     return {"enrolled": int(enr["person_id"].nunique()),
             "graduated": int(enr.loc[enr["status"] == "graduated", "person_id"].nunique()),
             "appointed": int(seats["days"].notna().sum())}
@@ -87,22 +88,16 @@ def funnel(ds: Dataset) -> dict:
 
 def _top_brokers(G, result=None, n: int = 10) -> tuple[list[dict], str]:
     result = result or betweenness(G, normalized=True)
-    top = sorted(result.values.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
-    return [{"person_id": p, "betweenness": round(float(b), 6)} for p, b in top], result.detail or result.method
+    top = top_brokers(G, n=n, values=result.values).get("all", [])
+    return [{"person_id": r["person_id"], "betweenness": round(float(r["betweenness"]), 6)} for r in top], \
+        result.detail or result.method
 
 
 def _wave_composition(ds: Dataset, wave: str) -> dict:
-    """Ties and cross-race/cross-class shares of the tie network reported in one wave (as tables, no graph)."""
-    t = matched_ties(ds, waves=[wave])
-    a, b = t["from_person_id"].to_numpy(), t["to_person_id"].to_numpy()
-    pairs = pd.DataFrame({"u": np.where(a < b, a, b), "v": np.where(a < b, b, a)}).drop_duplicates()
-    people = ds.people.set_index("person_id")
-    out = {"ties": len(pairs)}
-    for key, attr in (("cross_race_tie_share", "race_ethnicity"), ("cross_class_tie_share", "income_band")):
-        x, y = pairs["u"].map(people[attr]), pairs["v"].map(people[attr])
-        known = x.notna() & y.notna()
-        out[key] = float((x[known] != y[known]).mean()) if known.any() else None
-    return out
+    """Ties and cross-race/cross-class shares of the tie network reported in one wave."""
+    Gw = tie_arrays(ds, waves=[wave])
+    return {"ties": Gw.m, "cross_race_tie_share": cross_tie_share(Gw, "race_ethnicity"),
+            "cross_class_tie_share": cross_tie_share(Gw, "income_band")}
 
 
 def _wave_order(w: str):
@@ -140,7 +135,7 @@ def summary_metrics(ds: Dataset, *, network: str = "ties", attributes: tuple[str
         "ei_index": {a: ei_index(ei_graph, a) for a in attrs},
         "by_wave": by_wave,
         "isolated": isolated_parents(G),
-        "funnel": funnel(ds),
+        "funnel": funnel(ds, seats),
         "median_days_to_seat": float(median(days)) if days else None,
         "top_brokers": brokers,
         "betweenness_method": method,

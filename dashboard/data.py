@@ -31,8 +31,8 @@ from ingest.demo import write_demo
 from ingest.load import LoadReport, check_package, load_package, raw_from_uploads
 from ingest.problems import IngestError, Problem
 from queries import export, formation, homophily, outreach, pipeline, privacy
-from queries.network import snapshots_by_year, tie_arrays, tie_network
-from queries.summary import summary_metrics
+from queries.network import snapshots_by_year, tie_arrays
+from queries.summary import headline_metrics
 
 __all__ = [
     "AUDIENCES", "ATTRIBUTES", "PERMUTATIONS", "get_store", "store_info", "min_count",
@@ -118,13 +118,17 @@ def full_dataset(uri: str, version: str) -> Dataset:
     return _open(uri).read()
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
 def audience_dataset(audience: str, uri: str, version: str) -> Dataset:
-    """The dataset an audience's analyses run on: full for coordinators, pseudonymized otherwise."""
-    ds = full_dataset(uri, version)
+    """The dataset an audience's analyses run on: full for coordinators, pseudonymized otherwise
+    (evaluators and funders share one pseudonymized copy; funders' aggregates are shaped later)."""
     if audience == "coordinator":
-        return ds
-    return privacy.for_audience(ds, "evaluator", salt=privacy.default_salt(uri))
+        return full_dataset(uri, version)
+    return _pseudonymized_dataset(uri, version)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _pseudonymized_dataset(uri: str, version: str) -> Dataset:
+    return privacy.for_audience(full_dataset(uri, version), "evaluator", salt=privacy.default_salt(uri))
 
 
 def _check(audience: str) -> None:
@@ -169,7 +173,7 @@ def load_overview(audience: str) -> dict:
 @st.cache_data(show_spinner="Computing the headline numbers…", max_entries=12)
 def _overview(audience: str, uri: str, version: str) -> dict:
     ds = audience_dataset(audience, uri, version)
-    m = summary_metrics(ds)
+    m = headline_metrics(ds)
     people = ds.people
     parents = people[people["role"].fillna("parent") == "parent"]
     waves = _waves(ds)
@@ -277,8 +281,8 @@ def _bridging(audience: str, uri: str, version: str) -> dict:
                                         "expected_cross_ties", "observed", "expected", "sd", "p_value"])
     if audience == "funder":
         tests = _funder_tests(tests)
-    return {"tests": tests, "growth_by_wave": _growth_by_wave(ds, graphs, audience),
-            "growth_by_year": _growth_by_year(ds, audience), "waves": waves}
+    return {"tests": tests, "growth_by_wave": _growth(graphs, audience),
+            "growth_by_year": _growth(snapshots_by_year(ds), audience), "waves": waves}
 
 
 _TEST_ATTRS = ("race_ethnicity", "income_band")
@@ -327,15 +331,8 @@ def _growth_frame(frame: pd.DataFrame, audience: str) -> pd.DataFrame:
     return g
 
 
-def _growth_by_wave(ds: Dataset, graphs: dict, audience: str) -> pd.DataFrame:
-    if not graphs:
-        return pd.DataFrame(columns=["period", "ties"])
-    return _growth_frame(formation.growth(graphs), audience)
-
-
-def _growth_by_year(ds: Dataset, audience: str) -> pd.DataFrame:
-    """Cumulative network at the end of each year ties were observed in."""
-    snapshots = snapshots_by_year(ds)
+def _growth(snapshots: dict, audience: str) -> pd.DataFrame:
+    """Growth over snapshots (by wave, or the cumulative network at the end of each year)."""
     if not snapshots:
         return pd.DataFrame(columns=["period", "ties"])
     return _growth_frame(formation.growth(snapshots), audience)
@@ -527,10 +524,8 @@ def load_graph_file(audience: str, fmt: str) -> bytes:
 
 @st.cache_data(show_spinner="Writing the network file…", max_entries=8)
 def _graph_file(audience: str, fmt: str, uri: str, version: str) -> bytes:
-    G = tie_network(audience_dataset(audience, uri, version))
     writer = export.to_graphml if fmt == "GraphML" else export.to_gexf
-    with tempfile.TemporaryDirectory() as folder:
-        return writer(G, Path(folder) / f"civicties.{GRAPH_FORMATS[fmt][0]}").read_bytes()
+    return writer(audience_dataset(audience, uri, version))   # no path: the file's bytes
 
 
 @st.cache_data(show_spinner="Counting ties between groups…", max_entries=32)

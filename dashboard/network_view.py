@@ -105,11 +105,8 @@ class Aggregate:
     """
 
     graph: nx.Graph
-    attr: str
     min_count: int
     hidden_links: int = 0
-    people: int = 0
-    ties: int = 0
 
 
 def build_network(ds: Dataset, *, view: str = "union", waves=None, sites=None, cohorts=None, programs=None,
@@ -409,8 +406,7 @@ def aggregate_network(G: nx.Graph, attr: str, *, min_count: int) -> Aggregate:
             A.add_edge(a, b, ties=k)
         else:
             hidden += 1
-    return Aggregate(graph=A, attr=attr, min_count=min_count, hidden_links=hidden, people=len(G),
-                     ties=U.number_of_edges())
+    return Aggregate(graph=A, min_count=min_count, hidden_links=hidden)
 
 
 def render_aggregate_html(agg: Aggregate, *, height: int = 560) -> str:

@@ -15,7 +15,7 @@ from queries.arrays import as_arrays
 from queries.homophily import cross_tie_counts, ei_index
 from queries.network import coattendance_arrays, tie_arrays
 
-__all__ = ["cross_tie_share", "isolated_parents", "funnel", "days_to_seat", "summary_metrics",
+__all__ = ["cross_tie_share", "isolated_parents", "funnel", "days_to_seat", "headline_metrics", "summary_metrics",
            "DEFAULT_ATTRIBUTES"]
 
 DEFAULT_ATTRIBUTES = ("race_ethnicity", "income_band")
@@ -104,6 +104,38 @@ def _wave_order(w: str):
     return (0, float(w)) if w.replace(".", "", 1).isdigit() else (1, w)
 
 
+def headline_metrics(ds: Dataset, *, network: str = "ties", graph=None) -> dict:
+    """The contract's headline numbers, without the costly network measures (brokers, communities, E-I
+    by attribute): network, people, ties, cross-race and cross-class shares, by_wave, isolated, funnel,
+    median_days_to_seat. ``graph`` as in :func:`summary_metrics`. For pages that show only these.
+    """
+    return _headline(ds, network, graph)[0]
+
+
+def _headline(ds: Dataset, network: str, graph) -> tuple[dict, object]:
+    if graph is not None:
+        G = as_arrays(graph, weight="weight")
+    else:
+        G = coattendance_arrays(ds) if network == "co-attendance" else tie_arrays(ds)
+    by_wave = {}
+    if network != "co-attendance":
+        for w in sorted({w for w in ds.ties["wave"] if w is not None}, key=_wave_order):
+            by_wave[w] = _wave_composition(ds, w)
+    seats = days_to_seat(ds)
+    days = [d for d in seats["days"] if d is not None and not (isinstance(d, float) and math.isnan(d))]
+    return {
+        "network": network,
+        "people": G.number_of_nodes(),
+        "ties": G.number_of_edges(),
+        "cross_race_tie_share": cross_tie_share(G, "race_ethnicity"),
+        "cross_class_tie_share": cross_tie_share(G, "income_band"),
+        "by_wave": by_wave,
+        "isolated": isolated_parents(G),
+        "funnel": funnel(ds, seats),
+        "median_days_to_seat": float(median(days)) if days else None,
+    }, G
+
+
 def summary_metrics(ds: Dataset, *, network: str = "ties", attributes: tuple[str, ...] = (),
                     directed: bool = False, graph=None, between=None, communities: list | None = None) -> dict:
     """The metrics contract (docs/metrics.md) computed on the tie network (or the co-attendance network).
@@ -111,32 +143,15 @@ def summary_metrics(ds: Dataset, *, network: str = "ties", attributes: tuple[str
     `graph` (a networkx graph or an ArrayNetwork), `between` (a betweenness MetricResult for it) and
     `communities` (``louvain(graph, seed=0)``) pass in work already done by the caller.
     """
-    if graph is not None:
-        G = as_arrays(graph, weight="weight")
-    else:
-        G = coattendance_arrays(ds) if network == "co-attendance" else tie_arrays(ds)
+    head, G = _headline(ds, network, graph)
     attrs = list(dict.fromkeys(DEFAULT_ATTRIBUTES + tuple(attributes)))
     ei_graph = tie_arrays(ds, view="directed") if directed and network != "co-attendance" else G
-    by_wave = {}
-    waves = sorted({w for w in ds.ties["wave"] if w is not None}, key=_wave_order)
-    if network != "co-attendance":
-        for w in waves:
-            by_wave[w] = _wave_composition(ds, w)
-    seats = days_to_seat(ds)
-    days = [d for d in seats["days"] if d is not None and not (isinstance(d, float) and math.isnan(d))]
     brokers, method = _top_brokers(G, between)
     unmatched = ds.ties.loc[ds.ties["to_person_id"].isna() & ds.ties["to_name"].notna(), "to_name"]
     return {
-        "network": network,
-        "people": G.number_of_nodes(),
-        "ties": G.number_of_edges(),
-        "cross_race_tie_share": cross_tie_share(G, "race_ethnicity"),
-        "cross_class_tie_share": cross_tie_share(G, "income_band"),
+        **{k: head[k] for k in ("network", "people", "ties", "cross_race_tie_share", "cross_class_tie_share")},
         "ei_index": {a: ei_index(ei_graph, a) for a in attrs},
-        "by_wave": by_wave,
-        "isolated": isolated_parents(G),
-        "funnel": funnel(ds, seats),
-        "median_days_to_seat": float(median(days)) if days else None,
+        **{k: head[k] for k in ("by_wave", "isolated", "funnel", "median_days_to_seat")},
         "top_brokers": brokers,
         "betweenness_method": method,
         "unmatched_names": sorted(set(unmatched)),

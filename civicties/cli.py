@@ -55,10 +55,15 @@ def _cmd_check(args) -> int:
     return 0 if pkg.ok else 1
 
 
+def _read(args):
+    """The whole dataset in the store the command names."""
+    with open_store(args.store) as store:
+        return store.read()
+
+
 def _cmd_metrics(args) -> int:
     from queries.summary import summary_metrics
-    with open_store(args.store) as store:
-        ds = store.read()
+    ds = _read(args)
     result = summary_metrics(ds, network=args.network, attributes=tuple(args.attribute), directed=args.directed)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False, sort_keys=True))
@@ -70,8 +75,7 @@ def _cmd_metrics(args) -> int:
 
 def _cmd_report(args) -> int:
     from queries.report import full_report
-    with open_store(args.store) as store:
-        ds = store.read()
+    ds = _read(args)
     result = full_report(ds, attributes=tuple(args.attribute), n_permutations=args.permutations, seed=args.seed,
                          inactive_days=args.inactive_days)
     text = json.dumps(result, indent=2 if args.json else None, ensure_ascii=False, sort_keys=True)
@@ -87,8 +91,7 @@ def _cmd_report(args) -> int:
 def _cmd_export(args) -> int:
     from queries import export
     from queries.network import coattendance_network, tie_network
-    with open_store(args.store) as store:
-        ds = store.read()
+    ds = _read(args)
     if args.format == "csv":
         export.person_metrics_csv(ds, args.out)
     else:

@@ -58,10 +58,3 @@ class Dataset:
         contacts = pd.DataFrame(nodes.get("Contact", []),
                                 columns=["id", "family_id", "contacted_on", "note", "recorded_at"])
         return cls(tables={t: tables[t] for t in TABLES}, contacts=contacts)
-
-    @classmethod
-    def empty(cls) -> "Dataset":
-        return cls.from_rows({}, {})
-
-    def is_empty(self) -> bool:
-        return self.tables["people"].empty

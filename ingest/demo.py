@@ -83,10 +83,9 @@ def generate_demo(parents: int = DEMO_PARENTS, seed: int = 7) -> dict[str, list[
     # children
     child_no = 0
     for f in range(n_families):
-        parent_row = people[int(np.argmax(family_of == f))] if parents < 5000 else None
+        src = people[int(np.searchsorted(family_of, f))]          # the family's first parent (family_of sorted)
         for _ in range(rng.integers(0, 4)):
             child_no += 1
-            src = parent_row or people[min(parents - 1, int(np.searchsorted(family_of, f)))]
             people.append({"person_id": f"C{child_no:06d}", "name": _name(rng), "role": "child",
                            "family_id": src["family_id"], "race_ethnicity": src["race_ethnicity"],
                            "income_band": src["income_band"], "primary_language": src["primary_language"],

@@ -181,8 +181,6 @@ def validate(raw: dict[str, RawTable]) -> ValidatedPackage:
     ids = {name: set(df[TABLES[name].key[0]]) for name, df in checked.items() if len(TABLES[name].key) == 1}
     if "people" in checked:
         ids["families"] = set(checked["people"]["family_id"]) - {""}
-        if "home_visits" in checked and "families" not in ids:
-            ids["families"] = set()
     for name, df in checked.items():
         _check_refs(name, df, out.sources[name], ids, set(raw), out.problems)
     if "ties" in checked and "people" in checked:

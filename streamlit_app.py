@@ -1,16 +1,34 @@
-"""Civic Ties dashboard: the navigation, and the sidebar every page shares. Run: streamlit run streamlit_app.py"""
+"""Civic Ties dashboard: sign-in, then the pages the signed-in role may open. Run: streamlit run streamlit_app.py
+
+Nothing but the sign-in page runs until someone is signed in (dashboard/session.py); the role and sites come
+from the account, and every loader shapes its data for them (dashboard/data.py).
+"""
 import streamlit as st
 
-from dashboard import common
+from dashboard import common, session
 
 st.set_page_config(page_title="Civic Ties", layout="wide")
-page = st.navigation([
+
+signed_in = common.load(session.current)
+if signed_in is None:
+    st.navigation([st.Page(session.signin_page, title="Sign in", url_path="signin", default=True)],
+                  position="hidden").run()
+    st.stop()
+
+shown = session.effective(signed_in)
+common.set_principal(shown)
+pages = [
     st.Page("dashboard/pages/overview.py", title="Overview", default=True),
     st.Page("dashboard/pages/bridging.py", title="Bridging and tie formation", url_path="bridging"),
     st.Page("dashboard/pages/explorer.py", title="Network explorer", url_path="explorer"),
     st.Page("dashboard/pages/outreach.py", title="Outreach", url_path="outreach"),
     st.Page("dashboard/pages/pipeline.py", title="Pipeline to seats", url_path="pipeline"),
     st.Page("dashboard/pages/data.py", title="Data", url_path="data"),
-])
-common.sidebar()
+]
+if signed_in.is_admin:
+    pages += [st.Page("dashboard/pages/accounts.py", title="Accounts", url_path="accounts"),
+              st.Page("dashboard/pages/audit.py", title="Audit log", url_path="audit")]
+page = st.navigation(pages)
+common.sidebar(signed_in, shown)
+session.expiry_watch()
 page.run()

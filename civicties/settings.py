@@ -35,6 +35,17 @@ SETTINGS = {s.name: s for s in [
             "estimated from sampled source people (pivots) instead of computed exactly."),
     Setting("CIVICTIES_SAMPLE_PIVOTS", "500", "Number of pivots for sampled betweenness."),
     Setting("CIVICTIES_DEMO_PARENTS", "600", "Parents in the demo network loaded on the dashboard's first run."),
+    Setting("CIVICTIES_SESSION_IDLE_SECONDS", "1800", "A dashboard session with no activity for this long is signed "
+            "out."),
+    Setting("CIVICTIES_SESSION_MAX_SECONDS", "43200", "A dashboard session is signed out this long after sign-in, "
+            "active or not."),
+    Setting("CIVICTIES_SIGNIN_MAX_FAILURES", "5", "Failed sign-ins to one account (within the lockout window) "
+            "before it is locked for a while."),
+    Setting("CIVICTIES_SIGNIN_SOURCE_MAX_FAILURES", "20", "Failed sign-ins from one network address (any "
+            "account, within the lockout window) before that address is locked for a while."),
+    Setting("CIVICTIES_SIGNIN_LOCKOUT_SECONDS", "900", "The lockout window: failures older than this no longer "
+            "count, and a lockout ends once fewer than the maximum remain within it."),
+    Setting("CIVICTIES_MIN_PASSWORD_LENGTH", "12", "Shortest password an account may have."),
     Setting("CIVICTIES_PSEUDONYM_SALT", None, "Secret behind evaluators' pseudonymous ids. Default: a random "
             "secret kept in CIVICTIES_DATA_DIR/pseudonym.key (made on first use, never committed)."),
 ]}

@@ -1,41 +1,58 @@
-"""What every page shares: the sidebar (audience, store in use), number formats, and showing expected
-problems as messages instead of tracebacks."""
+"""What every page shares: the sidebar (who is signed in, sign-out, store in use), the principal the page
+shapes its data for, number formats, and showing expected problems as messages instead of tracebacks."""
 from __future__ import annotations
 
 import math
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import accounts, data, session
+from dashboard.accounts import Principal
 from graph.errors import StoreError
 from queries.errors import QueryError
 
-__all__ = ["AUDIENCE_HELP", "sidebar", "audience", "load", "count", "share", "p_value", "store_caption"]
-
-AUDIENCE_HELP = {
-    "coordinator": "Coordinator: everything, with names (to call families and plan cohorts).",
-    "evaluator": "Evaluator: the same analyses with pseudonyms instead of names.",
-    "funder": "Funder: totals and shares only; counts under the privacy threshold are hidden.",
-}
+__all__ = ["sidebar", "principal", "load", "count", "share", "p_value", "store_caption"]
 
 
-def sidebar() -> None:
-    """The audience selector and the store in use, drawn once for every page."""
-    st.sidebar.selectbox("Who is looking?", data.AUDIENCES, key="audience",
-                         format_func=lambda a: a.capitalize(), help="\n\n".join(AUDIENCE_HELP.values()))
-    st.sidebar.caption(AUDIENCE_HELP[audience()])
-    try:
-        info = data.store_info()
-    except StoreError as e:
-        st.sidebar.error(f"The store cannot be opened: {e}")
-        return
-    st.sidebar.caption(f"Store: `{info['label']}`" + (" (demo network)" if info["demo"] else ""))
+def sidebar(signed_in: Principal, shown: Principal) -> None:
+    """Who is signed in, an admin's "view as", sign-out, and the store in use: drawn once for every page."""
+    bar = st.sidebar
+    bar.markdown(f"Signed in as **{signed_in.username}** ({signed_in.role})"
+                 + (" · demo account" if signed_in.demo else ""))
+    if shown is not signed_in:
+        bar.warning(f"Viewing as **{shown.role}**"
+                    + (f" of {', '.join(shown.site_scope)}" if shown.site_scope else "") + ". "
+                    + accounts.ROLE_HELP[shown.role])
+    else:
+        bar.caption(accounts.ROLE_HELP[shown.role]
+                    + (f" Sites: {', '.join(shown.site_scope)}." if shown.site_scope else ""))
+    session.view_as_selector(signed_in)
+    if bar.button("Sign out", key="signout"):
+        session.sign_out("You are signed out.")
+        st.rerun()
+    if shown.audience == "coordinator":
+        try:
+            info = data.store_info()
+        except StoreError as e:
+            bar.error(f"The store cannot be opened: {e}")
+            return
+        bar.caption(f"Store: `{info['label']}`" + (" (demo network)" if info["demo"] else ""))
 
 
-def audience() -> str:
-    """The audience chosen in the sidebar (coordinator until someone picks another)."""
-    value = st.session_state.get("audience")
-    return value if value in data.AUDIENCES else data.AUDIENCES[0]
+def principal() -> Principal:
+    """The principal this page shapes its data for (set by streamlit_app.py; a page never runs without one)."""
+    p = st.session_state.get(_SHOWN)
+    if not isinstance(p, Principal):
+        st.error("Sign in first.")
+        st.stop()
+    return p
+
+
+_SHOWN = "_civicties_shown_principal"
+
+
+def set_principal(p: Principal) -> None:
+    st.session_state[_SHOWN] = p
 
 
 def load(loader, *args, **kwargs):

@@ -1,16 +1,18 @@
-"""Where the dashboard's data comes from: the store, and cached loaders shaped for each audience.
+"""Where the dashboard's data comes from: the store, and cached loaders shaped for the signed-in principal.
 
-Every loader takes the audience and enforces it here, where the data is fetched, so a page cannot show
-more than its audience may see:
+Every loader takes the signed-in principal (dashboard.accounts.Principal: role and sites) and enforces it
+here, where the data is fetched, so a page cannot show more than its reader may see:
 
-- coordinator: everything, names included (they run the program and call the families);
+- admin: everything, names included, every site;
+- coordinator: names and contact details, but only of the sites of their account: every analysis runs on
+  queries.privacy.restrict_to_sites, so another site's people never leave the server;
 - evaluator: the same analyses on pseudonymized data (queries.privacy.for_audience): no names;
 - funder: aggregates only, every count from 1 to CIVICTIES_MIN_COUNT - 1 shown as "<N"; never a
   person id, family id or name.
 
-Cache keys hold the audience, the store URI and the store's data version, so an upload or a recorded
-contact shows on the next run without restarting the app. On the first run an empty store gets the demo
-network (CIVICTIES_DEMO_PARENTS parents).
+Cache keys hold the audience and site scope (never the page's say), the store URI and the store's data
+version, so an upload or a recorded contact shows on the next run without restarting the app. On the first
+run an empty store gets the demo network (CIVICTIES_DEMO_PARENTS parents) and the demo accounts.
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ import pandas as pd
 import streamlit as st
 
 from civicties import settings
+from dashboard import accounts
+from dashboard.accounts import Principal
 from graph.dataset import Dataset
 from graph.store import Store, default_store_uri, open_store
 from ingest.demo import write_demo
@@ -38,7 +42,7 @@ __all__ = [
     "AUDIENCES", "ATTRIBUTES", "PERMUTATIONS", "get_store", "store_info", "min_count",
     "load_overview", "load_bridging", "load_mixing", "load_outreach", "record_contact", "load_pipeline",
     "load_data_quality", "check_upload", "load_upload", "load_graph_file", "data_key", "full_dataset",
-    "audience_dataset", "load_group_network",
+    "audience_dataset", "site_dataset", "load_group_network", "prepare_store", "scope", "audit_download",
 ]
 
 AUDIENCES = tuple(privacy.AUDIENCES)
@@ -67,7 +71,7 @@ def _ensure_data(uri: str) -> bool:
         return False
     with tempfile.TemporaryDirectory() as folder:
         write_demo(folder, parents=settings.get_int("CIVICTIES_DEMO_PARENTS"))
-        load_package(folder, store)
+        load_package(folder, store, demo=True)
     _bump()
     return True
 
@@ -80,10 +84,30 @@ def get_store() -> Store:
     return store
 
 
+def prepare_store() -> Store:
+    """The store, with the demo loaded into it if it was empty and the demo accounts in step with it
+    (enabled while it holds only the demo, disabled once real data is loaded). Reads no program data."""
+    store = get_store()
+    accounts.sync_demo_accounts(store)
+    return store
+
+
 def store_info() -> dict:
     """What the sidebar and the Data page say about the store: label, whether it holds the demo, counts."""
     store = get_store()
-    return {"label": store.label, "demo": _ensure_data(store.uri), "counts": store.counts()}
+    return {"label": store.label, "demo": accounts.is_demo_store(store), "counts": store.counts()}
+
+
+def scope(principal: Principal) -> tuple[str, tuple[str, ...] | None]:
+    """(audience, sites) a principal's data is shaped by; refuses anything but a Principal."""
+    if not isinstance(principal, Principal):
+        raise TypeError(f"loaders take the signed-in Principal, not {type(principal).__name__}")
+    return principal.audience, principal.site_scope
+
+
+def site_ids() -> list[str]:
+    """Every site of the store (for admins choosing sites for an account or a "view as")."""
+    return sorted(str(s) for s in full_dataset(*data_key()).sites["site_id"].dropna())
 
 
 def min_count() -> int:
@@ -118,22 +142,30 @@ def full_dataset(uri: str, version: str) -> Dataset:
     return _open(uri).read()
 
 
-def audience_dataset(audience: str, uri: str, version: str) -> Dataset:
-    """The dataset an audience's analyses run on: full for coordinators, pseudonymized otherwise
-    (evaluators and funders share one pseudonymized copy; funders' aggregates are shaped later)."""
-    if audience == "coordinator":
+def site_dataset(sites: tuple[str, ...] | None, uri: str, version: str) -> Dataset:
+    """The dataset of some sites (None: all), names included: what analyses run on before shaping."""
+    if sites is None:
         return full_dataset(uri, version)
-    return _pseudonymized_dataset(uri, version)
+    return _site_dataset(tuple(sites), uri, version)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _site_dataset(sites: tuple[str, ...], uri: str, version: str) -> Dataset:
+    return privacy.restrict_to_sites(full_dataset(uri, version), sites)
+
+
+def audience_dataset(audience: str, sites: tuple[str, ...] | None, uri: str, version: str) -> Dataset:
+    """The dataset an audience's per-person views run on: names for coordinators (of their sites),
+    pseudonymized otherwise (evaluators and funders share one pseudonymized copy per scope; funders'
+    aggregates are shaped later)."""
+    if audience == "coordinator":
+        return site_dataset(sites, uri, version)
+    return _pseudonymized_dataset(sites, uri, version)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _pseudonymized_dataset(uri: str, version: str) -> Dataset:
-    return privacy.for_audience(full_dataset(uri, version), "evaluator", salt=privacy.default_salt(uri))
-
-
-def _check(audience: str) -> None:
-    if audience not in AUDIENCES:
-        raise ValueError(f"unknown audience {audience!r}; use one of {', '.join(AUDIENCES)}")
+def _pseudonymized_dataset(sites: tuple[str, ...] | None, uri: str, version: str) -> Dataset:
+    return privacy.for_audience(site_dataset(sites, uri, version), "evaluator", salt=privacy.default_salt(uri))
 
 
 def _count(audience: str, n):
@@ -164,15 +196,14 @@ def _with_ties(ds: Dataset, ties: pd.DataFrame) -> Dataset:
 
 # -- Overview ---------------------------------------------------------------------------------------------
 
-def load_overview(audience: str) -> dict:
+def load_overview(principal: Principal) -> dict:
     """Headline numbers, the pre -> post change, tie composition, funnel, isolated families."""
-    _check(audience)
-    return _overview(audience, *data_key())
+    return _overview(*scope(principal), *data_key())
 
 
 @st.cache_data(show_spinner="Computing the headline numbers…", max_entries=12)
-def _overview(audience: str, uri: str, version: str) -> dict:
-    ds = audience_dataset(audience, uri, version)
+def _overview(audience: str, sites, uri: str, version: str) -> dict:
+    ds = audience_dataset(audience, sites, uri, version)
     m = headline_metrics(ds)
     people = ds.people
     parents = people[people["role"].fillna("parent") == "parent"]
@@ -254,16 +285,15 @@ def _since_last_cohort(ds: Dataset, audience: str) -> dict | None:
 
 # -- Bridging and tie formation --------------------------------------------------------------------------
 
-def load_bridging(audience: str) -> dict:
+def load_bridging(principal: Principal) -> dict:
     """Permutation tests per cohort and wave, the whole network per wave, and growth over time."""
-    _check(audience)
-    return _bridging(audience, *data_key())
+    return _bridging(*scope(principal), *data_key())
 
 
 @st.cache_data(show_spinner="Comparing ties with random mixing (permutation tests)…", max_entries=12)
-def _bridging(audience: str, uri: str, version: str) -> dict:
-    # Tests run on the full data and are shaped afterwards: pseudonyms do not change the numbers.
-    ds = full_dataset(uri, version)
+def _bridging(audience: str, sites, uri: str, version: str) -> dict:
+    # Tests run on the sites' data with names and are shaped afterwards: pseudonyms do not change the numbers.
+    ds = site_dataset(sites, uri, version)
     waves = _waves(ds)
     graphs = {w: tie_arrays(ds, waves=[w]) for w in waves}
     members = {str(c): people for c, people in ds.enrollments.groupby("cohort_id")["person_id"].apply(set).items()}
@@ -338,17 +368,17 @@ def _growth(snapshots: dict, audience: str) -> pd.DataFrame:
     return _growth_frame(formation.growth(snapshots), audience)
 
 
-def load_mixing(audience: str, attr: str, wave: str | None = None) -> pd.DataFrame:
+def load_mixing(principal: Principal, attr: str, wave: str | None = None) -> pd.DataFrame:
     """Mixing matrix (groups x groups tie counts) for an attribute, all waves or one."""
-    _check(audience)
     if attr not in ATTRIBUTES:
         raise ValueError(f"unknown attribute {attr!r}; use one of {', '.join(ATTRIBUTES)}")
-    return _mixing(audience, attr, wave, *data_key())
+    audience, sites = scope(principal)
+    return _mixing(audience, sites, attr, wave, *data_key())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _mixing(audience: str, attr: str, wave: str | None, uri: str, version: str) -> pd.DataFrame:
-    ds = full_dataset(uri, version)
+def _mixing(audience: str, sites, attr: str, wave: str | None, uri: str, version: str) -> pd.DataFrame:
+    ds = site_dataset(sites, uri, version)
     G = tie_arrays(ds, waves=None if wave is None else [wave])
     M = homophily.mixing_matrix(G, attr)
     if audience == "funder":
@@ -358,20 +388,19 @@ def _mixing(audience: str, attr: str, wave: str | None, uri: str, version: str) 
 
 # -- Outreach ---------------------------------------------------------------------------------------------
 
-def load_outreach(audience: str) -> pd.DataFrame:
+def load_outreach(principal: Principal) -> pd.DataFrame:
     """Families to reach: ranked with reasons and connectors (coordinator names, evaluator pseudonyms);
     for funders only the number of families per site and reason."""
-    _check(audience)
-    return _outreach(audience, *data_key())
+    return _outreach(*scope(principal), *data_key())
 
 
 @st.cache_data(show_spinner="Ranking families for outreach…", max_entries=12)
-def _outreach(audience: str, uri: str, version: str) -> pd.DataFrame:
+def _outreach(audience: str, sites, uri: str, version: str) -> pd.DataFrame:
     days = settings.get_int("CIVICTIES_OUTREACH_DAYS")
     if audience != "funder":
-        ds = audience_dataset(audience, uri, version)
+        ds = audience_dataset(audience, sites, uri, version)
         return _readable(outreach.outreach_families(ds, inactive_days=days), ds)
-    table = outreach.outreach_families(full_dataset(uri, version), inactive_days=days)
+    table = outreach.outreach_families(site_dataset(sites, uri, version), inactive_days=days)
     rows = [{"site_id": site, "reason": reason} for site, reasons in zip(table["site_id"], table["reasons"])
             for reason in reasons]
     counts = (pd.DataFrame(rows, columns=["site_id", "reason"]).groupby(["site_id", "reason"]).size()
@@ -393,9 +422,17 @@ def _readable(table: pd.DataFrame, ds: Dataset) -> pd.DataFrame:
     return out
 
 
-def record_contact(family_id: str, contacted_on: date, note: str = "") -> dict:
-    """Store that a coordinator contacted a family; the outreach list shows it from the next run."""
-    node = get_store().add_contact(family_id, contacted_on.isoformat(), note)
+def record_contact(principal: Principal, family_id: str, contacted_on: date, note: str = "") -> dict:
+    """Store that a coordinator contacted a family of their sites; the outreach list shows it from the next
+    run. The audit log records that a contact was recorded (not which family, not the note)."""
+    audience, sites = scope(principal)
+    if not principal.may("record_contact"):
+        raise PermissionError("only coordinators and admins record contacts")
+    if family_id not in set(site_dataset(sites, *data_key()).people["family_id"].dropna()):
+        raise PermissionError("that family is not one of your sites' families")
+    store = get_store()
+    node = store.add_contact(family_id, contacted_on.isoformat(), note)
+    accounts.audit(store, principal.username, "contact_recorded", role=principal.role, rows=1)
     _bump()
     return node
 
@@ -405,17 +442,17 @@ def record_contact(family_id: str, contacted_on: date, note: str = "") -> dict:
 PIPELINE_BY = {"site": "site", "cohort": "cohort", "race_ethnicity": "race/ethnicity", "income_band": "income"}
 
 
-def load_pipeline(audience: str, by: str = "site") -> dict:
+def load_pipeline(principal: Principal, by: str = "site") -> dict:
     """Sankey flows, the funnel by a grouping, the time-to-seat curve and the bodies where alumni sit."""
-    _check(audience)
     if by not in PIPELINE_BY:
         raise ValueError(f"unknown grouping {by!r}; use one of {', '.join(PIPELINE_BY)}")
-    return _pipeline(audience, by, *data_key())
+    audience, sites = scope(principal)
+    return _pipeline(audience, sites, by, *data_key())
 
 
 @st.cache_data(show_spinner="Following graduates to their seats…", max_entries=24)
-def _pipeline(audience: str, by: str, uri: str, version: str) -> dict:
-    ds = full_dataset(uri, version)
+def _pipeline(audience: str, sites, by: str, uri: str, version: str) -> dict:
+    ds = site_dataset(sites, uri, version)
     k = min_count()
     flows = [(s, t, int(c)) for s, t, c in pipeline.sankey_flows(ds)]
     funnel = pipeline.funnel_by(ds, by)
@@ -455,16 +492,15 @@ def _funder_funnel(funnel: pd.DataFrame, k: int) -> pd.DataFrame:
 
 # -- Data -------------------------------------------------------------------------------------------------
 
-def load_data_quality(audience: str) -> dict:
+def load_data_quality(principal: Principal) -> dict:
     """Rows per table, share of missing values per column, unmatched names count."""
-    _check(audience)
-    return _quality(audience, *data_key())
+    return _quality(*scope(principal), *data_key())
 
 
 @st.cache_data(show_spinner=False, max_entries=12)
-def _quality(audience: str, uri: str, version: str) -> dict:
+def _quality(audience: str, sites, uri: str, version: str) -> dict:
     from graph.model import TABLES
-    ds = full_dataset(uri, version)
+    ds = site_dataset(sites, uri, version)
     rows, missing = [], []
     for name, spec in TABLES.items():
         df = ds.tables[name]
@@ -502,9 +538,16 @@ def _problem_frame(problems: list[Problem]) -> pd.DataFrame:
                         columns=["file", "row", "column", "value", "message", "fix"])
 
 
-def load_upload(files: list[tuple[str, bytes]]) -> LoadReport:
-    """Write a valid upload to the store (all or nothing); later runs read the new data."""
-    report = load_package(raw_from_uploads(list(files)), get_store())
+def load_upload(principal: Principal, files: list[tuple[str, bytes]]) -> LoadReport:
+    """Write a valid upload to the store (all or nothing; admins only); later runs read the new data.
+    Real data ends the demo: demo sign-in goes off and the demo accounts are disabled."""
+    if not principal.may("load_data"):
+        raise PermissionError("only admins load data")
+    store = get_store()
+    report = load_package(raw_from_uploads(list(files)), store)
+    accounts.sync_demo_accounts(store)
+    accounts.audit(store, principal.username, "data_load", role=principal.role, rows=sum(report.rows.values()),
+                   detail=f"upload of {len(files)} file(s)")
     _bump()
     return report
 
@@ -512,33 +555,40 @@ def load_upload(files: list[tuple[str, bytes]]) -> LoadReport:
 GRAPH_FORMATS = {"GraphML": ("graphml", "application/xml"), "GEXF": ("gexf", "application/xml")}
 
 
-def load_graph_file(audience: str, fmt: str) -> bytes:
-    """The tie network as a Gephi file (GraphML or GEXF); evaluators get pseudonyms; never for funders."""
-    _check(audience)
-    if audience == "funder":
+def load_graph_file(principal: Principal, fmt: str) -> bytes:
+    """The tie network as a Gephi file (GraphML or GEXF) of the principal's sites; evaluators get pseudonyms;
+    never for funders."""
+    audience, sites = scope(principal)
+    if not principal.may("download_people"):
         raise PermissionError("funders see aggregates only; the network file holds one node per person")
     if fmt not in GRAPH_FORMATS:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(GRAPH_FORMATS)}")
-    return _graph_file(audience, fmt, *data_key())
+    return _graph_file(audience, sites, fmt, *data_key())
+
+
+def audit_download(principal: Principal, what: str, rows: int | None = None) -> None:
+    """Note in the audit log that the principal downloaded something (what kind, how many rows)."""
+    accounts.audit(get_store(), principal.username, "download", role=principal.role, target=what, rows=rows)
 
 
 @st.cache_data(show_spinner="Writing the network file…", max_entries=8)
-def _graph_file(audience: str, fmt: str, uri: str, version: str) -> bytes:
+def _graph_file(audience: str, sites, fmt: str, uri: str, version: str) -> bytes:
     writer = export.to_graphml if fmt == "GraphML" else export.to_gexf
-    return writer(audience_dataset(audience, uri, version))   # no path: the file's bytes
+    return writer(audience_dataset(audience, sites, uri, version))   # no path: the file's bytes
 
 
 @st.cache_data(show_spinner="Counting ties between groups…", max_entries=32)
-def _group_network(attr: str, waves: tuple, view: str, height: int, uri: str, version: str) -> tuple[str, dict]:
+def _group_network(sites, attr: str, waves: tuple, view: str, height: int, uri: str, version: str) -> tuple[str, dict]:
     from dashboard import network_view as nv
-    G = nv.build_network(full_dataset(uri, version), view=view, waves=waves)
+    G = nv.build_network(site_dataset(sites, uri, version), view=view, waves=waves)
     agg = nv.aggregate_network(G, attr, min_count=min_count())
     return nv.render_aggregate_html(agg, height=height), {"hidden_links": agg.hidden_links, "groups": len(agg.graph)}
 
 
-def load_group_network(attr: str, waves: tuple, view: str, height: int) -> tuple[str, dict]:
+def load_group_network(principal: Principal, attr: str, waves: tuple, view: str, height: int) -> tuple[str, dict]:
     """The funder's network picture: groups (by `attr`) and the ties between them, counts suppressed.
 
-    Built from the full data, but only group counts below the threshold-suppressed leave this function.
+    Built from the principal's sites, but only group counts below the threshold-suppressed leave this function.
     """
-    return _group_network(attr, waves, view, height, *data_key())
+    _audience, sites = scope(principal)
+    return _group_network(sites, attr, waves, view, height, *data_key())

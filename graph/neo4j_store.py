@@ -174,6 +174,25 @@ COUNTS = _cypher_counts()
 DELETE_SOME = _cypher_delete_some()
 PING = "RETURN 1 AS one"
 
+# What a deployment keeps beside the data (graph/store.py): accounts, the audit log, facts about the store.
+# Their labels are not the model's, so reset() (DELETE_SOME) and counts() leave them alone.
+DEPLOYMENT_LABELS = ("CivicTiesAccount", "CivicTiesAudit", "CivicTiesMeta")
+ACCOUNT_SCHEMA = (
+    "CREATE CONSTRAINT civicties_account_username IF NOT EXISTS FOR (a:CivicTiesAccount) REQUIRE a.username IS UNIQUE",
+    "CREATE INDEX civicties_audit_at IF NOT EXISTS FOR (e:CivicTiesAudit) ON (e.at)",
+    "CREATE CONSTRAINT civicties_meta_key IF NOT EXISTS FOR (m:CivicTiesMeta) REQUIRE m.key IS UNIQUE",
+)
+GET_ACCOUNT = "MATCH (a:CivicTiesAccount {username: $username}) RETURN properties(a) AS p"
+LIST_ACCOUNTS = "MATCH (a:CivicTiesAccount) RETURN properties(a) AS p ORDER BY a.username"
+SAVE_ACCOUNT = "MERGE (a:CivicTiesAccount {username: $row.username}) SET a = $row"
+ADD_AUDIT = "CREATE (e:CivicTiesAudit) SET e = $row"
+READ_AUDIT = ("MATCH (e:CivicTiesAudit) WHERE ($since IS NULL OR e.at >= $since) "
+              "AND ($action IS NULL OR e.action = $action) AND ($actor IS NULL OR e.actor = $actor) "
+              "AND ($source IS NULL OR e.source = $source) "
+              "RETURN properties(e) AS p ORDER BY e.at DESC, e.id DESC LIMIT $limit")
+GET_META = "MATCH (m:CivicTiesMeta {key: $key}) RETURN m.value AS value"
+SET_META = "MERGE (m:CivicTiesMeta {key: $key}) SET m.value = $value"
+
 
 # ---------------------------------------------------------------------------------------------------------
 
@@ -426,10 +445,81 @@ class Neo4jStore(Store):
     def counts(self) -> dict[str, int]:
         return self._call("counting nodes and relationships", "read", _counts)
 
+    # -- accounts, audit, meta ---------------------------------------------------------------------------
+
+    def _one(self, what: str, access: str, query_fn, **params):
+        self.ensure_schema()
+        return self._call(what, access, query_fn, params)
+
+    def get_account(self, username: str) -> dict | None:
+        rows = self._one("reading an account", "read", _get_account_tx, username=username)
+        return _account(rows[0]) if rows else None
+
+    def list_accounts(self) -> list[dict]:
+        return [_account(p) for p in self._one("listing accounts", "read", _list_accounts_tx)]
+
+    def save_account(self, account: dict) -> None:
+        self._one("saving an account", "write", _save_account_tx, row=_no_nulls(account))
+
+    def add_audit(self, entry: dict) -> None:
+        self._one("writing the audit log", "write", _add_audit_tx, row=_no_nulls(entry))
+
+    def read_audit(self, *, since=None, action=None, actor=None, source=None, limit=1000) -> list[dict]:
+        return self._one("reading the audit log", "read", _read_audit_tx, since=since, action=action,
+                         actor=actor, source=source, limit=int(limit))
+
+    def get_meta(self, key: str) -> str | None:
+        return self._one("reading the store's metadata", "read", _get_meta_tx, key=key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._one("writing the store's metadata", "write", _set_meta_tx, key=key, value=value)
+
+
+def _get_account_tx(tx, params):
+    return [dict(rec["p"]) for rec in tx.run(GET_ACCOUNT, params)]
+
+
+def _list_accounts_tx(tx, params):
+    return [dict(rec["p"]) for rec in tx.run(LIST_ACCOUNTS, params)]
+
+
+def _save_account_tx(tx, params):
+    tx.run(SAVE_ACCOUNT, params).consume()
+
+
+def _add_audit_tx(tx, params):
+    tx.run(ADD_AUDIT, params).consume()
+
+
+def _read_audit_tx(tx, params):
+    return [dict(rec["p"]) for rec in tx.run(READ_AUDIT, params)]
+
+
+def _get_meta_tx(tx, params):
+    rec = tx.run(GET_META, params).single()
+    return None if rec is None else rec["value"]
+
+
+def _set_meta_tx(tx, params):
+    tx.run(SET_META, params).consume()
+
+
+def _no_nulls(row: dict) -> dict:
+    """Neo4j stores no null properties: leave them out (reading back gives the same dict via .get)."""
+    return {k: v for k, v in row.items() if v is not None}
+
+
+def _account(props: dict) -> dict:
+    out = dict(props)
+    out["sites"] = list(out.get("sites") or [])
+    return out
+
 
 
 def _create_schema(tx) -> None:
     for query in SCHEMA_QUERIES:
+        tx.run(query).consume()
+    for query in ACCOUNT_SCHEMA:
         tx.run(query).consume()
 
 

@@ -3,6 +3,11 @@
 Both answer the same interface: `write(records)` upserts a whole package as one transaction (all or
 nothing), `read()` returns the Dataset, `reset()` empties the store. `open_store(uri)` picks one by URI:
 `sqlite:///path/to/file.sqlite` or `neo4j://host:port` (also bolt://, neo4j+s://).
+
+Beside the program's data, a store keeps what a deployment needs to run (so one database is all there is to
+back up): dashboard accounts (`get_account`, `save_account`, `list_accounts`), the audit log (`add_audit`,
+`read_audit`) and a few facts about the store itself (`get_meta`, `set_meta`: e.g. whether it holds only the
+demo network). `reset()` empties the program's data and keeps these.
 """
 from __future__ import annotations
 
@@ -72,6 +77,40 @@ class Store(ABC):
         self.write(GraphRecords(nodes={"Contact": [node]}))
         return node
 
+    # -- what a deployment keeps beside the data: accounts, the audit log, facts about the store ---------
+    # An account is a dict: username (the key), role, sites (list), email, password_hash, disabled, demo,
+    # created_at, updated_at. An audit entry: id, at (UTC ISO time), actor, role, action, target, rows,
+    # source, detail. Both stores keep them apart from the program's data (tests/test_accounts.py).
+
+    @abstractmethod
+    def get_account(self, username: str) -> dict | None:
+        """The account with this username, or None."""
+
+    @abstractmethod
+    def list_accounts(self) -> list[dict]:
+        """Every account, by username."""
+
+    @abstractmethod
+    def save_account(self, account: dict) -> None:
+        """Create or replace the account with account["username"]."""
+
+    @abstractmethod
+    def add_audit(self, entry: dict) -> None:
+        """Append one entry to the audit log."""
+
+    @abstractmethod
+    def read_audit(self, *, since: str | None = None, action: str | None = None, actor: str | None = None,
+                   source: str | None = None, limit: int = 1000) -> list[dict]:
+        """Audit entries, newest first, filtered by time (ISO, inclusive), action, actor and source."""
+
+    @abstractmethod
+    def get_meta(self, key: str) -> str | None:
+        """A fact about the store (e.g. "data_origin"), or None."""
+
+    @abstractmethod
+    def set_meta(self, key: str, value: str) -> None:
+        """Record a fact about the store."""
+
     @property
     def label(self) -> str:
         """A short description of the store for people (no credentials)."""
@@ -92,6 +131,14 @@ CREATE TABLE IF NOT EXISTS edges (
     dst_label TEXT NOT NULL, dst_id TEXT NOT NULL, props TEXT NOT NULL, PRIMARY KEY (type, key));
 CREATE INDEX IF NOT EXISTS edges_src ON edges (src_label, src_id);
 CREATE INDEX IF NOT EXISTS edges_dst ON edges (dst_label, dst_id);
+CREATE TABLE IF NOT EXISTS accounts (username TEXT PRIMARY KEY, props TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, action TEXT NOT NULL, actor TEXT,
+    source TEXT, props TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
+CREATE INDEX IF NOT EXISTS audit_action_actor ON audit (action, actor, at);
+CREATE INDEX IF NOT EXISTS audit_action_source ON audit (action, source, at);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 
 
@@ -164,6 +211,47 @@ class SQLiteStore(Store):
 
     def close(self) -> None:
         self._conn.close()
+
+    # -- accounts, audit, meta -------------------------------------------------------------------------
+
+    def _run(self, what: str, sql: str, params=()) -> list:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as e:
+            raise StoreError(f"{what} in the SQLite store at {self.path} failed: {e}") from e
+
+    def get_account(self, username: str) -> dict | None:
+        rows = self._run("reading an account", "SELECT props FROM accounts WHERE username = ?", (username,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def list_accounts(self) -> list[dict]:
+        return [json.loads(p) for (p,) in self._run("listing accounts",
+                                                     "SELECT props FROM accounts ORDER BY username")]
+
+    def save_account(self, account: dict) -> None:
+        self._run("saving an account", "INSERT INTO accounts (username, props) VALUES (?, ?) "
+                  "ON CONFLICT (username) DO UPDATE SET props = excluded.props",
+                  (account["username"], json.dumps(account, ensure_ascii=False)))
+
+    def add_audit(self, entry: dict) -> None:
+        self._run("writing the audit log", "INSERT INTO audit (at, action, actor, source, props) VALUES (?, ?, ?, ?, ?)",
+                  (entry["at"], entry["action"], entry.get("actor"), entry.get("source"),
+                   json.dumps(entry, ensure_ascii=False)))
+
+    def read_audit(self, *, since=None, action=None, actor=None, source=None, limit=1000) -> list[dict]:
+        rows = self._run("reading the audit log",
+                         "SELECT props FROM audit WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR action = ?2) "
+                         "AND (?3 IS NULL OR actor = ?3) AND (?4 IS NULL OR source = ?4) "
+                         "ORDER BY at DESC, seq DESC LIMIT ?5", (since, action, actor, source, int(limit)))
+        return [json.loads(p) for (p,) in rows]
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._run("reading the store's metadata", "SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._run("writing the store's metadata", "INSERT INTO meta (key, value) VALUES (?, ?) "
+                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
 
 def _loads(text: str):

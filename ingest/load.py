@@ -65,16 +65,25 @@ def check_package(source: str | Path | dict[str, RawTable]) -> ValidatedPackage:
     return validate(raw)
 
 
-def load_package(source: str | Path | dict[str, RawTable], store: Store) -> LoadReport:
+def load_package(source: str | Path | dict[str, RawTable], store: Store, *, demo: bool = False) -> LoadReport:
     """Validate a package and write it to the store in one transaction.
 
     Raises IngestError listing every problem when the package is invalid; the store is then untouched.
     Loading the same package again changes nothing (every node and relationship is upserted by its id).
+
+    The store remembers where its data came from (meta `data_origin`): a real package marks it 'package'
+    before anything is written (so a failed load can only err on the safe side); `demo=True` (the generated
+    demo, into an empty store) marks it 'demo' afterwards. The dashboard offers demo sign-in only on 'demo'.
     """
     pkg = check_package(source)
     if not pkg.ok:
         raise IngestError(pkg.problems)
     records = to_graph_records(pkg.tables)
+    was_empty = store.is_empty()
+    if not demo:
+        store.set_meta("data_origin", "package")
     written = store.write(records)
+    if demo and was_empty:
+        store.set_meta("data_origin", "demo")
     return LoadReport(rows=pkg.row_counts(), written=written, warnings=pkg.warnings,
                       unmatched_names=pkg.unmatched_names)

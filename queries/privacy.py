@@ -30,7 +30,7 @@ from graph.dataset import Dataset
 from graph.model import TABLES
 from queries.errors import QueryError
 
-__all__ = ["AUDIENCES", "pseudonymize", "pseudonym", "suppress_small", "suppress_frame", "for_audience",
+__all__ = ["AUDIENCES", "restrict_to_sites", "pseudonymize", "pseudonym", "suppress_small", "suppress_frame", "for_audience",
            "default_salt", "SUPPRESSED", "UNMATCHED_NAME"]
 
 AUDIENCES = ("coordinator", "evaluator", "funder")
@@ -249,6 +249,57 @@ def for_audience(ds: Dataset, audience: str, *, salt: str | bytes | None = None)
     if not salt:
         raise QueryError(f"the {audience} view needs a salt to pseudonymize people (see default_salt)")
     return pseudonymize(ds, salt=salt)
+
+
+def restrict_to_sites(ds: Dataset, sites: Iterable[str]) -> Dataset:
+    """Only what belongs to ``sites``: what a coordinator of those sites may receive.
+
+    - people whose ``site_id`` is one of the sites (people with no site belong to none);
+    - families: only through those people (a family split across sites shows its members of these sites);
+    - cohorts and events held at the sites (an event without a site: when one of these people attended);
+    - enrollments, attendance and appointments of those people; ties whose both ends are among them (a tie
+      named by one of them to a name that matched nobody is kept: it is their own answer);
+    - home visits to their families by teachers of the sites; contacts with their families;
+    - the sites themselves. Schools and bodies (public institutions) are kept whole.
+
+    Nothing of another site's people (id, name, contact details, ties, visits) is left. Columns are unchanged.
+
+    >>> from queries.pipeline import _doc_dataset
+    >>> ds = _doc_dataset()
+    >>> sorted(restrict_to_sites(ds, ["S1"]).people["person_id"]) == sorted(ds.people.loc[ds.people["site_id"] == "S1", "person_id"])
+    True
+    """
+    keep_sites = {str(s) for s in sites}
+    t = ds.tables
+    people = t["people"][t["people"]["site_id"].isin(keep_sites)]
+    pids = set(people["person_id"])
+    families = set(people["family_id"].dropna())
+    cohorts = t["cohorts"][t["cohorts"]["site_id"].isin(keep_sites)]
+    attended = t["attendance"][t["attendance"]["person_id"].isin(pids)]
+    events = t["events"]
+    events = events[events["site_id"].isin(keep_sites)
+                    | (events["site_id"].isna() & events["event_id"].isin(set(attended["event_id"])))]
+    ties = t["ties"]
+    ties = ties[ties["from_person_id"].isin(pids) & (ties["to_person_id"].isin(pids) | ties["to_person_id"].isna())]
+    visits = t["home_visits"]
+    out = dict(t)
+    out.update({
+        "people": people,
+        "sites": t["sites"][t["sites"]["site_id"].isin(keep_sites)],
+        "cohorts": cohorts,
+        "enrollments": t["enrollments"][t["enrollments"]["person_id"].isin(pids)
+                                        & t["enrollments"]["cohort_id"].isin(set(cohorts["cohort_id"]))],
+        "events": events,
+        "attendance": attended[attended["event_id"].isin(set(events["event_id"]))],
+        "ties": ties,
+        "home_visits": visits[visits["family_id"].isin(families) & visits["teacher_id"].isin(pids)],
+        "appointments": t["appointments"][t["appointments"]["person_id"].isin(pids)],
+    })
+    out = {name: df.reset_index(drop=True) for name, df in out.items()}
+    contacts = ds.contacts
+    if "family_id" in contacts:
+        contacts = contacts[contacts["family_id"].isin(families)].reset_index(drop=True)
+    return Dataset(tables=out, contacts=contacts)
 
 
 def default_salt(uri: str = "") -> str:

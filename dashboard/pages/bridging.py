@@ -3,7 +3,8 @@ import streamlit as st
 
 from dashboard import common, data, figures
 
-audience = common.audience()
+principal = common.principal()
+audience = principal.audience
 st.title("Bridging and tie formation")
 st.markdown(
     "For each survey wave, the whole network and each cohort's ties are compared with **random mixing**: "
@@ -11,7 +12,7 @@ st.markdown(
     "*Expected* is the number of cross-group ties chance alone would give; a small *p* says the difference "
     "is not chance.")
 common.store_caption()
-bridging = common.load(data.load_bridging, audience)
+bridging = common.load(data.load_bridging, principal)
 tests = bridging["tests"]
 
 TABLE_COLUMNS = {"group": "cohort", "wave": "wave", "attribute": "across", "ties": "ties",
@@ -57,7 +58,7 @@ left, right = st.columns(2)
 attr = left.selectbox("Group people by", list(data.ATTRIBUTES), format_func=data.ATTRIBUTES.get, key="mixing_attr")
 wave = right.selectbox("Ties from", [None] + bridging["waves"], key="mixing_wave",
                        format_func=lambda w: "all waves" if w is None else f"wave {w}")
-matrix = common.load(data.load_mixing, audience, attr, wave)
+matrix = common.load(data.load_mixing, principal, attr, wave)
 if matrix.empty:
     st.info(f"No ties join two people who both have a {data.ATTRIBUTES[attr]} recorded.")
 else:

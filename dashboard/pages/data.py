@@ -3,16 +3,20 @@ import streamlit as st
 
 from dashboard import common, data, figures
 
-audience = common.audience()
+principal = common.principal()
+audience = principal.audience
 st.title("Data")
 info = common.load(data.store_info)
-st.markdown(f"Store in use: `{info['label']}`" + (" — holding the **demo network** (invented people)." if info["demo"]
-                                                   else "."))
-st.caption("Set CIVICTIES_STORE (sqlite:///path.sqlite or neo4j://host:port) to use another store.")
+if principal.is_admin:
+    st.markdown(f"Store in use: `{info['label']}`" + (" — holding the **demo network** (invented people)."
+                                                       if info["demo"] else "."))
+    st.caption("Set CIVICTIES_STORE (sqlite:///path.sqlite or neo4j://host:port) to use another store.")
+elif info["demo"]:
+    st.markdown("The store holds the **demo network** (invented people).")
 
 st.subheader("Load a data package")
-if audience != "coordinator":
-    st.info("Loading data is for coordinators: choose 'Coordinator' in the sidebar.")
+if not principal.may("load_data"):
+    st.info("Loading data is for admins. Ask your program's admin to load a new package.")
 else:
     st.markdown("Upload the package's CSV files (named after their tables: `people.csv`, `ties.csv`, …) or one "
                 "Excel workbook with a sheet per table. Everything is checked before anything is written.")
@@ -34,7 +38,7 @@ else:
             st.dataframe(report["warnings"], hide_index=True, width="stretch")
         if report["ok"] and st.button("Load into the store", type="primary", key="load"):
             try:
-                loaded = data.load_upload([(f.name, f.getvalue()) for f in uploads])
+                loaded = data.load_upload(principal, [(f.name, f.getvalue()) for f in uploads])
             except Exception as e:  # a store failure mid-write: the write was rolled back
                 st.error(f"Loading failed and nothing was written: {e}")
             else:
@@ -45,7 +49,7 @@ else:
                 st.rerun()
 
 st.subheader("Data quality")
-quality = common.load(data.load_data_quality, audience)
+quality = common.load(data.load_data_quality, principal)
 left, right = st.columns([1, 2])
 with left:
     st.dataframe(quality["rows"].assign(rows=[common.count(v) for v in quality["rows"]["rows"]]),
@@ -67,7 +71,8 @@ if audience == "funder":
 else:
     fmt = st.radio("Format", list(data.GRAPH_FORMATS), horizontal=True, key="graph_format")
     ext, mime = data.GRAPH_FORMATS[fmt]
-    st.download_button(f"Download the tie network ({fmt})", common.load(data.load_graph_file, audience, fmt),
-                       file_name=f"civicties.{ext}", mime=mime, key="graph_download")
+    st.download_button(f"Download the tie network ({fmt})", common.load(data.load_graph_file, principal, fmt),
+                       file_name=f"civicties.{ext}", mime=mime, key="graph_download",
+                       on_click=data.audit_download, args=(principal, f"tie network ({fmt})"))
     if audience == "evaluator":
         st.caption("People appear under pseudonyms.")

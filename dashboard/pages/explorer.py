@@ -25,31 +25,31 @@ PARTS = ("Everyone (filtered)", "One cohort", "One community")
 
 # -- cached data: keyed by audience, store and its data version, and every choice that changes the result
 
-def _dataset(audience: str):
-    """The dataset this audience's analyses run on (names only for coordinators)."""
+def _dataset(audience: str, sites):
+    """The dataset this audience's analyses run on (names only for coordinators, of their sites)."""
     uri, version = data.data_key()
-    return data.audience_dataset(audience, uri, version)
+    return data.audience_dataset(audience, sites, uri, version)
 
 
 @st.cache_resource(show_spinner="Building the network…", max_entries=4)  # a 100,000-parent graph is large
-def _network(audience: str, uri: str, version: str, filters: tuple):
-    ds = data.audience_dataset(audience, uri, version)
+def _network(audience: str, sites, uri: str, version: str, filters: tuple):
+    ds = data.audience_dataset(audience, sites, uri, version)
     return nv.build_network(ds, **dict(filters))
 
 
 @st.cache_resource(show_spinner="Measuring…", max_entries=8)
-def _metric(audience: str, uri: str, version: str, filters: tuple, metric: str):
-    return nv.node_metric(_network(audience, uri, version, filters), metric)
+def _metric(audience: str, sites, uri: str, version: str, filters: tuple, metric: str):
+    return nv.node_metric(_network(audience, sites, uri, version, filters), metric)
 
 
 @st.cache_resource(show_spinner="Finding communities…", max_entries=4)
-def _communities(audience: str, uri: str, version: str, filters: tuple) -> dict:
-    return nv.community_of(_network(audience, uri, version, filters))
+def _communities(audience: str, sites, uri: str, version: str, filters: tuple) -> dict:
+    return nv.community_of(_network(audience, sites, uri, version, filters))
 
 
 @st.cache_resource(show_spinner="Laying out the network…", max_entries=64)
-def _positions(audience: str, uri: str, version: str, filters: tuple, nodes: tuple) -> dict:
-    return nv.layout_positions(_network(audience, uri, version, filters), nodes)
+def _positions(audience: str, sites, uri: str, version: str, filters: tuple, nodes: tuple) -> dict:
+    return nv.layout_positions(_network(audience, sites, uri, version, filters), nodes)
 
 
 def _embed(html: str) -> None:
@@ -66,10 +66,11 @@ def _options(values) -> list[str]:
 
 # -- the page ---------------------------------------------------------------------------------------------
 
-audience = common.audience()
+principal = common.principal()
+audience, sites_scope = data.scope(principal)
 st.title("Network explorer")
 common.store_caption()
-ds = common.load(_dataset, audience)
+ds = common.load(_dataset, audience, sites_scope)
 uri, version = common.load(data.data_key)
 
 if audience == "funder":
@@ -81,7 +82,7 @@ if audience == "funder":
     view = right.selectbox("Ties", VIEWS, format_func=lambda v: {"union": "either named the other",
                                                                 "mutual": "both named each other",
                                                                 "directed": "who named whom"}[v])
-    html, facts = common.load(data.load_group_network, attr, waves, view, HEIGHT)
+    html, facts = common.load(data.load_group_network, principal, attr, waves, view, HEIGHT)
     _embed(html)
     k = data.min_count()
     st.caption(f"{facts['groups']} groups. Group sizes under {k} read '<{k}'; "
@@ -118,7 +119,7 @@ with st.expander("Filters", expanded=True):
 filters = (("view", view), ("waves", tuple(waves)), ("sites", tuple(sites)), ("programs", tuple(programs)),
            ("cohorts", tuple(chosen_cohorts)), ("roles", tuple(roles)),
            ("date_from", None if whole_span else date_from), ("date_to", None if whole_span else date_to))
-G = common.load(_network, audience, uri, version, filters)
+G = common.load(_network, audience, sites_scope, uri, version, filters)
 if len(G) == 0:
     st.info("Nobody passes these filters. Widen the sites, cohorts, programs or roles above.")
     st.stop()
@@ -136,7 +137,7 @@ if show == "One cohort":
     else:
         row[3].info("Nobody here is enrolled in a cohort.")
 elif show == "One community":
-    communities = common.load(_communities, audience, uri, version, filters)
+    communities = common.load(_communities, audience, sites_scope, uri, version, filters)
     sizes = {}
     for c in communities.values():
         sizes[c] = sizes.get(c, 0) + 1
@@ -165,13 +166,13 @@ radius = row[1].radio("Steps from them", (1, 2), horizontal=True, disabled=ego i
 
 cap = settings.get_int("CIVICTIES_EXPLORER_MAX_NODES")
 selection = nv.select_nodes(G, cap=cap, part_nodes=part_nodes, part=part, ego=ego, radius=radius)
-values, metric_detail = common.load(_metric, audience, uri, version, filters, metric)
+values, metric_detail = common.load(_metric, audience, sites_scope, uri, version, filters, metric)
 if color_by == "community":
-    groups = common.load(_communities, audience, uri, version, filters)
+    groups = common.load(_communities, audience, sites_scope, uri, version, filters)
 else:
     groups = {n: G.nodes[n].get(color_by) for n in selection.nodes}
 colors, legend = nv.color_map({n: groups.get(n) for n in selection.nodes})
-positions = common.load(_positions, audience, uri, version, filters, tuple(selection.nodes))
+positions = common.load(_positions, audience, sites_scope, uri, version, filters, tuple(selection.nodes))
 tooltips = {n: nv.tooltip_text(G, n, show_names=show_names, color_by=color_by, metric=metric, value=values.get(n))
             for n in selection.nodes}
 labels = {n: (G.nodes[n].get("name") if show_names else str(n)) for n in selection.nodes}

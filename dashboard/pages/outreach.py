@@ -6,10 +6,11 @@ import streamlit as st
 from dashboard import common, data, figures
 from queries.export import safe_frame
 
-audience = common.audience()
+principal = common.principal()
+audience = principal.audience
 st.title("Outreach")
 common.store_caption()
-families = common.load(data.load_outreach, audience)
+families = common.load(data.load_outreach, principal)
 
 
 if audience == "funder":
@@ -41,9 +42,10 @@ st.dataframe(shown, hide_index=True, width="stretch",
              column_config={"score": st.column_config.ProgressColumn(
                  "score", min_value=0.0, max_value=float(max(families["score"].max(), 1e-9)), format="%.2f")})
 st.download_button("Download this list (CSV)", safe_frame(shown).to_csv(index=False).encode("utf-8"),
-                   file_name="outreach.csv", mime="text/csv", key="outreach_csv")
+                   file_name="outreach.csv", mime="text/csv", key="outreach_csv",
+                   on_click=data.audit_download, args=(principal, "outreach list", len(shown)))
 
-if audience != "coordinator":
+if not principal.may("record_contact"):
     st.stop()
 
 st.subheader("Mark a family contacted")
@@ -56,6 +58,6 @@ with st.form("contact", clear_on_submit=True):
     when = st.date_input("Contacted on", value=date.today(), max_value=date.today(), key="contact_date")
     note = st.text_input("Note", placeholder="e.g. invited to the March forum", key="contact_note")
     if st.form_submit_button("Save contact"):
-        common.load(data.record_contact, family, when, note.strip())
+        common.load(data.record_contact, principal, family, when, note.strip())
         st.session_state["outreach_flash"] = f"Saved: {labels[family]} contacted on {when.isoformat()}."
         st.rerun()

@@ -3,10 +3,11 @@ import streamlit as st
 
 from dashboard import common, data, figures
 
-audience = common.audience()
+principal = common.principal()
+audience = principal.audience
 st.title("Overview")
 common.store_caption()
-overview = common.load(data.load_overview, audience)
+overview = common.load(data.load_overview, principal)
 head = overview["headline"]
 waves = overview["waves"]
 

@@ -3,12 +3,13 @@ import streamlit as st
 
 from dashboard import common, data, figures
 
-audience = common.audience()
+principal = common.principal()
+audience = principal.audience
 st.title("Pipeline to seats")
 common.store_caption()
 by = st.segmented_control("Break the funnel down by", list(data.PIPELINE_BY), format_func=data.PIPELINE_BY.get,
                           default="site", key="pipeline_by") or "site"
-pipe = common.load(data.load_pipeline, audience, by)
+pipe = common.load(data.load_pipeline, principal, by)
 
 st.subheader("From enrollment to a seat")
 if not pipe["flows"]:

@@ -1,4 +1,8 @@
-"""The `civicties` command line: demo, check, ingest, metrics, report, export, reset."""
+"""The `civicties` command line: demo, check, ingest, metrics, report, export, reset, users, audit.
+
+Whoever can run it against a store (read the SQLite file, hold the Neo4j credentials) can read every record
+anyway, so the command line acts as an admin; what it changes or exports goes to the audit log as `cli:<user>`.
+"""
 from __future__ import annotations
 
 import argparse
@@ -22,10 +26,19 @@ def _store_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_ingest(args) -> int:
+    from dashboard import accounts
     from ingest.load import load_package
     t0 = time.perf_counter()
     with open_store(args.store) as store:
         report = load_package(args.package, store)
+        accounts.sync_demo_accounts(store)          # real data: demo sign-in off, demo accounts disabled
+        accounts.audit(store, accounts.cli_actor(), "data_load", role="admin", rows=sum(report.rows.values()),
+                       detail="civicties ingest")
+        first_admin = not accounts.has_admin(store)
+        if first_admin and sys.stdin.isatty() and not args.json:
+            print("This store has data but no admin account yet: create the first one now.")
+            _prompt_first_admin(store)
+            first_admin = False
     out = report.as_dict() | {"store": store.label, "seconds": round(time.perf_counter() - t0, 2)}
     if args.json:
         print(json.dumps(out, indent=2, ensure_ascii=False))
@@ -37,6 +50,107 @@ def _cmd_ingest(args) -> int:
             print(f"  note: {w}")
         if len(report.warnings) > 20:
             print(f"  ... and {len(report.warnings) - 20} more notes")
+    if first_admin:
+        print("note: no admin account yet; create one with `civicties users add NAME --role admin` "
+              "before opening the dashboard", file=sys.stderr)
+    return 0
+
+
+def _read_password(args, prompt: str = "Password") -> str:
+    """A password from standard input (--password-stdin, for scripts) or typed twice at a hidden prompt;
+    never from the command line, where other users and the shell history would see it."""
+    import getpass
+    if getattr(args, "password_stdin", False):
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise _UsageError("no terminal to type a password at: pipe it in with --password-stdin, or use "
+                          "--generate-password")
+    first = getpass.getpass(f"{prompt}: ")
+    if getpass.getpass(f"{prompt} again: ") != first:
+        raise _UsageError("the two passwords differ; nothing was changed")
+    return first
+
+
+class _UsageError(Exception):
+    """A command used the wrong way (exit code 2)."""
+
+
+def _prompt_first_admin(store) -> None:
+    from dashboard import accounts
+    while True:
+        name = input("Admin username: ").strip()
+        try:
+            password = _read_password(argparse.Namespace(), "Password for " + name)
+            accounts.add_account(store, name, "admin", password=password, actor=accounts.cli_actor())
+        except (accounts.AccountError, _UsageError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            continue
+        print(f"Created the admin account {name.lower()}.")
+        return
+
+
+def _sites(text: str | None) -> list[str] | None:
+    return None if text is None else [s.strip() for s in text.split(",") if s.strip()]
+
+
+def _cmd_users(args) -> int:
+    from dashboard import accounts
+    actor = accounts.cli_actor()
+    with open_store(args.store) as store:
+        if args.action == "list":
+            rows = [{k: a.get(k) for k in ("username", "role", "sites", "email", "disabled", "demo", "updated_at")}
+                    | {"password": bool(a.get("password_hash"))} for a in store.list_accounts()]
+            if args.json:
+                print(json.dumps(rows, indent=2, ensure_ascii=False))
+            elif not rows:
+                print("No accounts yet: civicties users add NAME --role admin")
+            for r in ([] if args.json else rows):
+                flags = ", ".join(f for f in ("disabled" if r["disabled"] else "", "demo" if r["demo"] else "",
+                                              "" if r["password"] else "no password") if f)
+                print(f"{r['username']:<24} {r['role']:<12} sites {','.join(r['sites'] or []):<16}"
+                      f"{r['email'] or '':<28} {flags}")
+            return 0
+        if args.action == "add":
+            password = None
+            if args.generate_password:
+                password = accounts.new_password()
+            elif not args.sso_only:
+                password = _read_password(args)
+            accounts.add_account(store, args.username, args.role, sites=_sites(args.sites) or [],
+                                 password=password, email=args.email, actor=actor)
+            print(f"Added {args.username.strip().lower()} ({args.role}).")
+            if args.generate_password:
+                print(f"Password (shown once, give it to them privately): {password}")
+            return 0
+        if args.action in ("disable", "enable"):
+            accounts.update_account(store, args.username, actor=actor, disabled=args.action == "disable")
+        elif args.action == "set-role":
+            accounts.update_account(store, args.username, actor=actor, role=args.role,
+                                    sites=_sites(args.sites))
+        elif args.action == "set-sites":
+            accounts.update_account(store, args.username, actor=actor, sites=_sites(args.sites))
+        elif args.action == "set-email":
+            accounts.update_account(store, args.username, actor=actor, email=args.email)
+        elif args.action == "reset-password":
+            password = accounts.new_password() if args.generate_password else _read_password(args)
+            accounts.set_password(store, args.username, password, actor=actor)
+            if args.generate_password:
+                print(f"New password (shown once): {password}")
+        print(f"Done: {args.action} {args.username.strip().lower()}.")
+    return 0
+
+
+def _cmd_audit(args) -> int:
+    from dashboard import accounts
+    with open_store(args.store) as store:
+        entries = accounts.read_audit(store, since=args.since, action=args.action, actor=args.user, limit=args.limit)
+    if args.json:
+        print(json.dumps(entries, indent=2, ensure_ascii=False))
+        return 0
+    for e in entries:
+        print(f"{e['at'][:19].replace('T', ' ')}  {e.get('actor') or '':<24} {e['action']:<16} "
+              f"{e.get('target') or '':<20} {'' if e.get('rows') is None else e['rows']:>7}  "
+              f"{e.get('source') or '':<15} {e.get('detail') or ''}")
     return 0
 
 
@@ -79,6 +193,7 @@ def _cmd_report(args) -> int:
     result = full_report(ds, attributes=tuple(args.attribute), n_permutations=args.permutations, seed=args.seed,
                          inactive_days=args.inactive_days)
     text = json.dumps(result, indent=2 if args.json else None, ensure_ascii=False, sort_keys=True)
+    _audit_export(args, "report", len(ds.people))
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:
             f.write(text)
@@ -97,8 +212,15 @@ def _cmd_export(args) -> int:
     else:
         G = coattendance_network(ds) if args.network == "co-attendance" else tie_network(ds)
         (export.to_graphml if args.format == "graphml" else export.to_gexf)(G, args.out)
+    _audit_export(args, f"export {args.format}", len(ds.people))
     print(f"Wrote {args.out}")
     return 0
+
+
+def _audit_export(args, what: str, rows: int) -> None:
+    from dashboard import accounts
+    with open_store(args.store) as store:
+        accounts.audit(store, accounts.cli_actor(), "export", role="admin", target=what, rows=rows)
 
 
 def _cmd_demo(args) -> int:
@@ -164,6 +286,55 @@ def build_parser() -> argparse.ArgumentParser:
     _store_arg(p)
     p.add_argument("--yes", action="store_true", help="confirm")
     p.set_defaults(func=_cmd_reset)
+    p = sub.add_parser("users", help="dashboard accounts: add, list, disable, enable, set-role, set-sites, "
+                                     "set-email, reset-password (docs/accounts.md)")
+    users = p.add_subparsers(dest="action", required=True)
+    q = users.add_parser("list", help="every account, its role and sites")
+    _store_arg(q)
+    q.add_argument("--json", action="store_true")
+    q = users.add_parser("add", help="create an account (asks for its password twice)")
+    q.add_argument("username")
+    q.add_argument("--role", required=True, choices=["admin", "coordinator", "evaluator", "funder"])
+    q.add_argument("--sites", help="comma-separated site ids a coordinator may see ('*': every site)")
+    q.add_argument("--email", help="the email single sign-on maps to this account")
+    how = q.add_mutually_exclusive_group()
+    how.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    how.add_argument("--generate-password", action="store_true", help="make a strong password and print it once")
+    how.add_argument("--sso-only", action="store_true", help="no password: single sign-on only")
+    _store_arg(q)
+    for name, helptext in (("disable", "stop an account from signing in (its sessions end at their next click)"),
+                           ("enable", "let a disabled account sign in again")):
+        q = users.add_parser(name, help=helptext)
+        q.add_argument("username")
+        _store_arg(q)
+    q = users.add_parser("set-role", help="change an account's role")
+    q.add_argument("username")
+    q.add_argument("role", choices=["admin", "coordinator", "evaluator", "funder"])
+    q.add_argument("--sites", help="comma-separated site ids (needed when the role becomes coordinator)")
+    _store_arg(q)
+    q = users.add_parser("set-sites", help="change the sites an account may see")
+    q.add_argument("username")
+    q.add_argument("sites", help="comma-separated site ids ('*': every site)")
+    _store_arg(q)
+    q = users.add_parser("set-email", help="change the email single sign-on maps to the account")
+    q.add_argument("username")
+    q.add_argument("email")
+    _store_arg(q)
+    q = users.add_parser("reset-password", help="set a new password (also lifts a sign-in lockout)")
+    q.add_argument("username")
+    how = q.add_mutually_exclusive_group()
+    how.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    how.add_argument("--generate-password", action="store_true", help="make a strong password and print it once")
+    _store_arg(q)
+    p.set_defaults(func=_cmd_users)
+    p = sub.add_parser("audit", help="the audit log: sign-ins, loads, downloads, account changes (newest first)")
+    _store_arg(p)
+    p.add_argument("--since", help="only entries at or after this UTC time (ISO, e.g. 2026-11-30)")
+    p.add_argument("--action", help="only this action (signin, signin_failed, download, account_changed, ...)")
+    p.add_argument("--user", help="only this user")
+    p.add_argument("--limit", type=int, default=200)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_audit)
     return parser
 
 
@@ -180,6 +351,15 @@ def main(argv: list[str] | None = None) -> int:
     except QueryError as e:
         print(f"error: {e}", file=sys.stderr)
         return 4
+    except _UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        from dashboard.accounts import AccountError
+        if isinstance(e, AccountError):
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        raise
     except BrokenPipeError:  # the reader went away (e.g. `civicties report | head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

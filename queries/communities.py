@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-import networkx as nx
+import networkx as nx  # noqa: F401 - the doctests use it
 
 from queries import kernels
 from queries.arrays import ArrayNetwork

@@ -141,15 +141,20 @@ def outreach_families(ds: Dataset, *, as_of: date | str | None = None, inactive_
     for fid, row, last_ts in zip(fam.index, flags.itertuples(index=False), fam["last"]):
         r, c = [], []
         if row.no_ties:
-            r.append("no ties to anyone in the network"); c.append("no_ties")
+            r.append("no ties to anyone in the network")
+            c.append("no_ties")
         if row.family_only:
-            r.append("ties only inside their own family"); c.append("family_only")
+            r.append("ties only inside their own family")
+            c.append("family_only")
         if row.inactive:
-            r.append(never if pd.isna(last_ts) else idle); c.append("inactive")
+            r.append(never if pd.isna(last_ts) else idle)
+            c.append("inactive")
         if row.withdrew:
-            r.append(f"withdrew from {wd_cohorts[fid]}"); c.append("withdrew")
+            r.append(f"withdrew from {wd_cohorts[fid]}")
+            c.append("withdrew")
         if row.language:
-            r.append(f"nobody they know speaks {fam_lang_text[fid]}"); c.append("language")
+            r.append(f"nobody they know speaks {fam_lang_text[fid]}")
+            c.append("language")
         reasons.append(r)
         codes.append(c)
     fam["reasons"] = reasons

@@ -26,7 +26,6 @@ __all__ = ["KEY", "current", "signed_in", "require_admin", "effective", "sign_in
            "source_address", "view_as_selector"]
 
 KEY = "_civicties_session"           # {principal, signed_in, last_seen}; no widget uses this key
-_VIEW_AS = "_civicties_view_as"       # (role, sites) chosen by an admin
 _NOTICE = "_civicties_signin_notice"  # why the last session ended, shown on the sign-in page
 
 
@@ -42,13 +41,13 @@ def source_address() -> str | None:
 def sign_in(principal: Principal) -> None:
     now = time.time()
     st.session_state[KEY] = {"principal": principal, "signed_in": now, "last_seen": now}
-    st.session_state.pop(_VIEW_AS, None)
+    st.session_state.pop("view_as_role", None)
 
 
 def sign_out(reason: str | None = None, *, audit_action: str = "signout") -> None:
     """End the session (and the single-sign-on cookie); the sign-in page shows `reason`."""
     session = st.session_state.pop(KEY, None)
-    st.session_state.pop(_VIEW_AS, None)
+    st.session_state.pop("view_as_role", None)
     if reason:
         st.session_state[_NOTICE] = reason
     if session:
@@ -102,27 +101,28 @@ def require_admin() -> Principal:
 
 
 def effective(principal: Principal) -> Principal:
-    """The principal the pages shape data for: an admin's "view as" choice, else the principal itself."""
-    choice = st.session_state.get(_VIEW_AS)
-    if principal.is_admin and choice:
-        role, sites = choice
-        return principal.view_as(role, sites)
-    return principal
+    """The principal the pages shape data for: an admin's "view as" choice (read from its widgets before they
+    are drawn, so the choice applies to this very run), else the principal itself."""
+    role = st.session_state.get("view_as_role")
+    if not principal.is_admin or role in (None, "admin"):
+        return principal
+    sites = tuple(st.session_state.get("view_as_sites") or ()) if role == "coordinator" else (ALL_SITES,)
+    if role == "coordinator" and not sites:
+        sites = tuple(data.site_ids()[:1])
+    return principal.view_as(role, sites)
 
 
 def view_as_selector(principal: Principal) -> None:
     """Sidebar control for admins: see the dashboard as a coordinator of some sites, an evaluator or a funder."""
     if not principal.is_admin:
         return
-    with st.sidebar.expander("View as another role", expanded=bool(st.session_state.get(_VIEW_AS))):
+    role = st.session_state.get("view_as_role")
+    with st.sidebar.expander("View as another role", expanded=role not in (None, "admin")):
         role = st.selectbox("Role", accounts.ROLES, key="view_as_role", format_func=str.capitalize,
                             help="Check what others see: the data is shaped for that role, exactly as for them.")
-        sites: tuple[str, ...] = (ALL_SITES,)
         if role == "coordinator":
-            site_ids = sorted(str(s) for s in data.site_ids())
-            chosen = st.multiselect("Sites", site_ids, default=site_ids[:1], key="view_as_sites")
-            sites = tuple(chosen) or tuple(site_ids[:1])
-        st.session_state[_VIEW_AS] = None if role == "admin" else (role, sites)
+            site_ids = data.site_ids()
+            st.multiselect("Sites", site_ids, default=site_ids[:1], key="view_as_sites")
 
 
 def expiry_watch() -> None:

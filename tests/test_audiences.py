@@ -1,16 +1,19 @@
-"""Each audience sees only what it may: funders no person (name or id) and no count under the threshold,
-evaluators no names. Checked on everything every page puts on screen (AppTest), and on the loaders."""
+"""Each role sees only what it may: funders no person (name or id) and no count under the threshold,
+evaluators no names, a coordinator of site S1 nobody of another site. Checked on everything every page puts
+on screen (AppTest), and on the loaders."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from graph.store import open_store
 
-APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+sys.path.insert(0, str(Path(__file__).parent))
+from app_session import principal, signed_in_app  # noqa: E402
+
 PAGES = ("overview", "bridging", "explorer", "outreach", "pipeline", "data")
 
 
@@ -23,15 +26,19 @@ def store_uri(app_store_uri):
 def screens(store_uri) -> dict:
     """Everything each page shows, per audience, as one text (elements, tables as CSV, chart specs)."""
     out = {}
-    for audience in ("coordinator", "evaluator", "funder"):
+    for role in ("admin", "coordinator", "evaluator", "funder"):
         for page in PAGES:
-            at = AppTest.from_file(APP, default_timeout=120)
-            at.session_state["audience"] = audience
+            at = signed_in_app(role)
             at.run()
             if page != "overview":
                 at.switch_page(f"dashboard/pages/{page}.py").run()
-            assert not at.exception, (audience, page, [e.value for e in at.exception])
-            out[audience, page] = _screen_text(at)
+            assert not at.exception, (role, page, [e.value for e in at.exception])
+            out[role, page] = _screen_text(at)
+            if role == "coordinator" and page == "explorer":   # also a person's ego network
+                options = at.selectbox[-1].options if at.selectbox else []
+                if len(options) > 1:
+                    at.selectbox[-1].set_value(at.selectbox[-1].options[1]).run()
+                    out[role, "explorer-ego"] = _screen_text(at)
     return out
 
 
@@ -44,7 +51,7 @@ def people(store_uri, screens) -> pd.DataFrame:
         store.close()
 
 
-def _screen_text(at: AppTest) -> str:
+def _screen_text(at) -> str:
     parts = []
 
     def walk(node):
@@ -65,10 +72,36 @@ def _leaks(text: str, values) -> list[str]:
 
 
 def test_screens_are_not_empty(screens, people):
-    # The leak checks below are only meaningful if the coordinator's screens do show people.
-    coordinator = "\n".join(t for (a, _), t in screens.items() if a == "coordinator")
-    assert _leaks(coordinator, people["name"].dropna())
-    assert _leaks(coordinator, people["person_id"])
+    # The leak checks below are only meaningful if admins' and coordinators' screens do show people.
+    for role in ("admin", "coordinator"):
+        text = "\n".join(t for (a, _), t in screens.items() if a == role)
+        assert _leaks(text, people["name"].dropna())
+        assert _leaks(text, people["person_id"])
+
+
+def _other_sites(people: pd.DataFrame, site: str) -> dict[str, set]:
+    """What a coordinator of `site` must never receive: other sites' names, ids, family ids, emails and phones
+    (leaving out any value that also belongs to someone of `site`: two people may share a name)."""
+    mine, others = people[people["site_id"] == site], people[people["site_id"] != site]
+    out = {}
+    for col in ("name", "person_id", "family_id", "email", "phone"):
+        out[col] = set(others[col].dropna()) - set(mine[col].dropna())
+    return out
+
+
+@pytest.mark.parametrize("page", PAGES + ("explorer-ego",))
+def test_coordinator_of_one_site_sees_no_one_of_another(screens, people, page):
+    import re
+    text = screens["coordinator", page]
+    for col, values in _other_sites(people, "S1").items():
+        found = sorted(v for v in values if re.search(rf"(?<![\w-]){re.escape(v)}(?![\w-])", text))
+        assert not found, f"{page}: a coordinator of S1 received {col} of other sites: {found[:5]}"
+
+
+def test_coordinator_sees_their_own_site(screens, people):
+    text = "\n".join(t for (a, _), t in screens.items() if a == "coordinator")
+    mine = people[people["site_id"] == "S1"]
+    assert _leaks(text, mine["name"].dropna()) and _leaks(text, mine["person_id"])
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -96,27 +129,27 @@ def _small_counts(frame: pd.DataFrame, columns) -> list:
 
 def test_funder_loaders_hide_small_counts(store_uri, screens):
     from dashboard import data
-    overview = data.load_overview("funder")
+    overview = data.load_overview(principal("funder"))
     counts = [v for v in overview["headline"].values() if isinstance(v, int)] + list(overview["funnel"].values())
     assert not [v for v in counts if isinstance(v, int) and 0 < v < 10]
     assert not _small_counts(overview["composition"], ["within", "across"])
     assert overview["isolated"] is None
     for by in data.PIPELINE_BY:
-        pipe = data.load_pipeline("funder", by)
+        pipe = data.load_pipeline(principal("funder"), by)
         assert not _small_counts(pipe["funnel"], ["enrolled", "graduated", "civic", "appointed"])
         assert all(c >= 10 for *_, c in pipe["flows"])
         assert not _small_counts(pipe["bodies"], ["graduates", "current"])
-    assert not _small_counts(data.load_outreach("funder"), ["families"])
-    tests = data.load_bridging("funder")["tests"]
+    assert not _small_counts(data.load_outreach(principal("funder")), ["families"])
+    tests = data.load_bridging(principal("funder"))["tests"]
     assert not _small_counts(tests, ["ties", "cross_ties"])
     assert tests.loc[tests["ties"].map(lambda v: isinstance(v, str)), "p_value"].isna().all()
-    matrix = data.load_mixing("funder", "race_ethnicity")
+    matrix = data.load_mixing(principal("funder"), "race_ethnicity")
     assert not [v for row in matrix.to_numpy() for v in row if not isinstance(v, str) and 0 < v < 10]
 
 
 def test_funder_funnel_hides_cells_derivable_from_totals(store_uri, screens):
     from dashboard import data
-    funnel = data.load_pipeline("funder", "site")["funnel"]
+    funnel = data.load_pipeline(principal("funder"), "site")["funnel"]
     for col in ("enrolled", "graduated", "civic", "appointed"):
         hidden = [v for v in funnel[col] if isinstance(v, str)]
         shown = [v for v in funnel[col] if not isinstance(v, str)]
@@ -125,19 +158,52 @@ def test_funder_funnel_hides_cells_derivable_from_totals(store_uri, screens):
         assert len(hidden) != 1 or not any(shown), f"the hidden {col} cell can be worked out from the total"
 
 
-def test_unknown_audience_is_refused(store_uri, screens):
+def test_loaders_take_only_a_principal(store_uri, screens):
     from dashboard import data
-    with pytest.raises(ValueError):
-        data.load_overview("public")
+    from dashboard.accounts import AccountError, Principal
+    for audience in ("coordinator", "public"):       # a page cannot name its own audience
+        with pytest.raises(TypeError):
+            data.load_overview(audience)
+    with pytest.raises(AccountError):
+        Principal(username="x", role="public")
     with pytest.raises(PermissionError):
-        data.load_graph_file("funder", "GraphML")
+        data.load_graph_file(principal("funder"), "GraphML")
+    with pytest.raises(PermissionError):
+        data.load_upload(principal("coordinator"), [])
+    with pytest.raises(PermissionError):
+        data.record_contact(principal("evaluator"), "F000001", __import__("datetime").date.today())
+
+
+def test_a_coordinator_cannot_record_a_contact_for_another_site(store_uri, screens, people):
+    from datetime import date
+
+    from dashboard import data
+    other = people.loc[(people["site_id"] != "S1") & people["family_id"].notna(), "family_id"].iloc[0]
+    with pytest.raises(PermissionError, match="not one of your sites"):
+        data.record_contact(principal("coordinator"), other, date.today())
+
+
+def test_loaders_for_a_coordinator_hold_only_their_sites(store_uri, screens, people):
+    from dashboard import data
+    p = principal("coordinator")
+    audience, sites = data.scope(p)
+    ds = data.audience_dataset(audience, sites, *data.data_key())
+    assert set(ds.people["site_id"]) == {"S1"}
+    s1 = set(people.loc[people["site_id"] == "S1", "person_id"])
+    assert set(ds.ties["from_person_id"]) <= s1 and set(ds.ties["to_person_id"].dropna()) <= s1
+    assert set(ds.enrollments["person_id"]) <= s1 and set(ds.attendance["person_id"]) <= s1
+    assert set(ds.home_visits["teacher_id"]) <= s1
+    assert set(data.load_outreach(p)["site_id"]) <= {"S1"}
+    graph = data.load_graph_file(p, "GraphML").decode("utf-8")
+    others = people.loc[people["site_id"] != "S1", "person_id"]
+    assert not [pid for pid in others if f'"{pid}"' in graph]
 
 
 def test_funder_sankey_hides_no_lone_flow(store_uri, screens):
     from dashboard import data
     from queries.pipeline import sankey_flows
     full = sankey_flows(data.full_dataset(*data.data_key()))
-    shown = set(data.load_pipeline("funder")["flows"])
+    shown = set(data.load_pipeline(principal("funder"))["flows"])
     for source in {s for s, _, _ in full}:
         hidden = [(s, t, c) for s, t, c in full if s == source and (s, t, c) not in shown and c]
         # One hidden flow from a node would be its in-flow minus the flows drawn beside it.

@@ -2,15 +2,18 @@
 recording a contact, checking an upload."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+sys.path.insert(0, str(Path(__file__).parent))
+from app_session import open_page  # noqa: E402
+
 PAGES = {"overview": "Overview", "bridging": "Bridging and tie formation", "outreach": "Outreach",
          "pipeline": "Pipeline to seats", "data": "Data"}
-AUDIENCES = ("coordinator", "evaluator", "funder")
+ROLES = ("admin", "coordinator", "evaluator", "funder")
 TINY = Path(__file__).parent / "data" / "tiny"
 
 
@@ -19,42 +22,36 @@ def store_uri(app_store_uri):
     return app_store_uri
 
 
-def open_page(page: str, audience: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["audience"] = audience
-    at.run()
-    if page != "overview":
-        at.switch_page(f"dashboard/pages/{page}.py").run()
-    return at
-
-
 def charts(at: AppTest) -> list:
     return at.get("plotly_chart")
 
 
-@pytest.mark.parametrize("audience", AUDIENCES)
+@pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("page", list(PAGES))
-def test_page_renders_without_errors(store_uri, page, audience):
-    at = open_page(page, audience)
+def test_page_renders_without_errors(store_uri, page, role):
+    at = open_page(page, role)
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     assert at.title[0].value == PAGES[page]
-    assert at.sidebar.selectbox(key="audience").value == audience
+    assert f"t-{role}** ({role})" in at.sidebar.markdown[0].value
 
 
 def test_sidebar_says_which_store_is_in_use(store_uri):
-    at = open_page("overview", "coordinator")
+    at = open_page("overview", "admin")
     captions = " ".join(c.value for c in at.sidebar.caption)
     assert store_uri in captions and "demo" in captions
 
 
-def test_audience_selector_switches_the_view(store_uri):
-    at = open_page("overview", "coordinator")
-    assert at.dataframe, "coordinators see the isolated families listed"
-    at.sidebar.selectbox(key="audience").set_value("funder").run()
+def test_admin_views_as_a_funder(store_uri):
+    at = open_page("overview", "admin")
+    assert at.dataframe, "admins see the isolated families listed"
+    at.sidebar.selectbox(key="view_as_role").set_value("funder").run()
     assert not at.exception
     text = " ".join(m.value for m in at.markdown)
     assert "families have no parent with any tie" in text
+    assert any("Viewing as **funder**" in w.value for w in at.sidebar.warning)
+    at.sidebar.selectbox(key="view_as_role").set_value("admin").run()
+    assert at.dataframe and not at.sidebar.warning
 
 
 def test_overview_shows_headlines_change_and_charts(store_uri):
@@ -107,7 +104,7 @@ def test_outreach_filters_by_site(store_uri):
 
 
 def test_upload_with_problems_shows_the_report_and_no_load_button(store_uri):
-    at = open_page("data", "coordinator")
+    at = open_page("data", "admin")
     bad = (TINY / "people.csv").read_bytes().replace(b"parent", b"grandparent", 1)
     at.file_uploader(key="uploads").set_value([("people.csv", bad, "text/csv")]).run()
     assert not at.exception
@@ -118,7 +115,7 @@ def test_upload_with_problems_shows_the_report_and_no_load_button(store_uri):
 
 
 def test_valid_upload_loads_and_refreshes(store_uri):
-    at = open_page("data", "coordinator")
+    at = open_page("data", "admin")
     files = [(p.name, p.read_bytes(), "text/csv") for p in sorted(TINY.glob("*.csv"))]
     at.file_uploader(key="uploads").set_value(files).run()
     assert any("valid" in s.value for s in at.success)
@@ -131,3 +128,10 @@ def test_funders_get_no_network_file_and_cannot_upload(store_uri):
     at = open_page("data", "funder")
     assert not at.get("download_button")
     assert not at.get("file_uploader")
+
+
+@pytest.mark.parametrize("role", ["coordinator", "evaluator"])
+def test_only_admins_load_data(store_uri, role):
+    at = open_page("data", role)
+    assert not at.get("file_uploader")
+    assert any("for admins" in i.value for i in at.info)

@@ -47,13 +47,12 @@ def _table(title: str, header: list[str], rows: list[list]) -> None:
 
 def bench_pages(store_uri: str, audiences: list[str]) -> list[list]:
     """Each page for each audience with AppTest: first run (cold caches) and a second run (cached)."""
-    from streamlit.testing.v1 import AppTest
+    from app_session import signed_in_app
     os.environ["CIVICTIES_STORE"] = store_uri
     rows = []
     for audience in audiences:
         for title, path, _url in PAGES:
-            at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=600)
-            at.session_state["audience"] = audience
+            at = signed_in_app(audience, timeout=600)     # the test account of that role (coordinator: site S1)
             at.switch_page(path)
             t0 = time.perf_counter()
             at.run()

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from graph.errors import StoreError
 from graph.model import DERIVED_EDGES, NODE_LABELS, REL_ENDS, REL_TYPES, ROLE_LABELS, ROLES, GraphRecords
-from graph.store import Store
+from graph.store import ACCOUNT_FIELDS, AUDIT_FIELDS, Store
 
 __all__ = ["Neo4jStore", "DEFAULT_URI", "DEFAULT_USER", "DEFAULT_PASSWORD", "DEFAULT_DATABASE"]
 
@@ -465,8 +465,9 @@ class Neo4jStore(Store):
         self._one("writing the audit log", "write", _add_audit_tx, row=_no_nulls(entry))
 
     def read_audit(self, *, since=None, action=None, actor=None, source=None, limit=1000) -> list[dict]:
-        return self._one("reading the audit log", "read", _read_audit_tx, since=since, action=action,
+        rows = self._one("reading the audit log", "read", _read_audit_tx, since=since, action=action,
                          actor=actor, source=source, limit=int(limit))
+        return [{k: row.get(k) for k in AUDIT_FIELDS} | row for row in rows]
 
     def get_meta(self, key: str) -> str | None:
         return self._one("reading the store's metadata", "read", _get_meta_tx, key=key)
@@ -510,7 +511,8 @@ def _no_nulls(row: dict) -> dict:
 
 
 def _account(props: dict) -> dict:
-    out = dict(props)
+    """An account as the SQLite store gives it back: every field, None where Neo4j kept no property."""
+    out = {k: props.get(k) for k in ACCOUNT_FIELDS} | dict(props)
     out["sites"] = list(out.get("sites") or [])
     return out
 

@@ -25,7 +25,11 @@ from graph.dataset import Dataset
 from graph.errors import StoreError
 from graph.model import GraphRecords
 
-__all__ = ["Store", "SQLiteStore", "open_store", "default_store_uri"]
+__all__ = ["Store", "SQLiteStore", "open_store", "default_store_uri", "ACCOUNT_FIELDS", "AUDIT_FIELDS"]
+
+ACCOUNT_FIELDS = ("username", "role", "sites", "email", "password_hash", "disabled", "demo", "created_at",
+                  "updated_at")
+AUDIT_FIELDS = ("id", "at", "actor", "role", "action", "target", "rows", "source", "detail")
 
 
 def default_store_uri() -> str:

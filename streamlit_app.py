@@ -9,9 +9,13 @@ from dashboard import common, session
 
 st.set_page_config(page_title="Civic Ties", layout="wide")
 
+URL_PATHS = ("bridging", "explorer", "outreach", "pipeline", "data", "accounts", "audit")
+
 signed_in = common.load(session.current)
 if signed_in is None:
-    st.navigation([st.Page(session.signin_page, title="Sign in", url_path="signin", default=True)],
+    # Every page's address answers with the sign-in page (a bookmark opens that page after signing in).
+    st.navigation([st.Page(session.signin_page, title="Sign in", url_path="signin", default=True)]
+                  + [st.Page(session.signin_page, title="Sign in", url_path=path) for path in URL_PATHS],
                   position="hidden").run()
     st.stop()
 

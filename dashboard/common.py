@@ -30,7 +30,7 @@ def sidebar(signed_in: Principal, shown: Principal) -> None:
     if bar.button("Sign out", key="signout"):
         session.sign_out("You are signed out.")
         st.rerun()
-    if shown.audience == "coordinator":
+    if signed_in.is_admin:
         try:
             info = data.store_info()
         except StoreError as e:
@@ -93,9 +93,12 @@ def p_phrase(value) -> str:
 
 
 def store_caption() -> None:
-    """One line saying which store the page's numbers come from."""
+    """One line saying where the page's numbers come from (the store's address for admins only)."""
     try:
         info = data.store_info()
     except StoreError:
         return
-    st.caption(f"Numbers from the store `{info['label']}`" + (", holding the demo network." if info["demo"] else "."))
+    if principal().role == "admin":
+        st.caption(f"Numbers from the store `{info['label']}`" + (", holding the demo network." if info["demo"] else "."))
+    elif info["demo"]:
+        st.caption("Numbers from the generated demo network (invented people).")

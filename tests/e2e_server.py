@@ -1,5 +1,7 @@
 """Run the dashboard for browser tests and benchmarks: the demo network (plus a person whose name is
-markup) in a temporary SQLite store, streamlit on a free local port, stopped cleanly afterwards.
+markup) in a temporary SQLite store with one password account per role (t-admin, t-coordinator of site S1,
+t-evaluator, t-funder; password PASSWORD) beside the one-click demo accounts, streamlit on a free local port,
+stopped cleanly afterwards.
 
     with demo_store(tmp) as demo, DashboardServer(demo.uri) as server:
         page.goto(server.url + "/explorer")
@@ -25,7 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 XSS_NAME = "<img src=x onerror=alert(1)> href"
 XSS_ID = "P990001"
 
-__all__ = ["ROOT", "XSS_NAME", "XSS_ID", "Demo", "demo_store", "DashboardServer", "free_port"]
+PASSWORD = "correct horse battery staple"
+ROLE_SITES = {"admin": ["*"], "coordinator": ["S1"], "evaluator": ["*"], "funder": ["*"]}
+
+__all__ = ["ROOT", "XSS_NAME", "XSS_ID", "PASSWORD", "ROLE_SITES", "Demo", "demo_store", "DashboardServer",
+           "free_port"]
 
 
 @dataclass
@@ -36,6 +42,7 @@ class Demo:
     folder: Path
     person_ids: list[str]
     names: list[str]
+    people: list[dict]          # person_id, name, family_id, email, phone, site_id of everyone
 
 
 def _add_markup_person(folder: Path) -> None:
@@ -69,12 +76,18 @@ def demo_store(folder: str | Path, *, parents: int | None = None):
     package = folder / "package"
     write_demo(package, parents=parents or settings.get_int("CIVICTIES_DEMO_PARENTS"))
     _add_markup_person(package)
+    from dashboard import accounts
     store = SQLiteStore(folder / "store.sqlite")
     try:
-        load_package(package, store)
+        load_package(package, store, demo=True)        # generated data: demo sign-in stays on
+        accounts.sync_demo_accounts(store)
+        for role, sites in ROLE_SITES.items():
+            accounts.add_account(store, f"t-{role}", role, sites=sites, password=PASSWORD, actor="tests")
         ds = store.read()
+        cols = ["person_id", "name", "family_id", "email", "phone", "site_id"]
         yield Demo(uri=store.uri, folder=folder, person_ids=[str(p) for p in ds.people["person_id"]],
-                   names=[str(n) for n in ds.people["name"] if n])
+                   names=[str(n) for n in ds.people["name"] if n],
+                   people=ds.people[cols].to_dict("records"))
     finally:
         store.close()
 

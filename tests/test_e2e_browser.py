@@ -1,11 +1,13 @@
 """The dashboard's key journeys in a real browser: headless Chromium (Playwright) against the app serving
-the demo network, plus a parent named `<img src=x onerror=alert(1)> href`.
+the demo network, plus a parent named `<img src=x onerror=alert(1)> href`, with one account per role.
 
-Every page renders without an error (screenshots in artifacts/screenshots/), the explorer draws its
-network, the pipeline draws its Sankey, nothing is fetched from outside the app, no dialog ever opens,
-and a funder's browser never receives a name or person id: neither in the page and its frames, nor in
-anything the server sends over the websocket (tables travel as Arrow data and are drawn on a canvas,
-so the page's HTML alone would not show them).
+Signing in is the way in: an anonymous visitor gets the sign-in page and nothing else; each role signs in
+and gets its pages; five wrong passwords lock an account; signing out and an idle session end it. Every
+page renders without an error (screenshots in artifacts/screenshots/), the explorer draws its network, the
+pipeline draws its Sankey, nothing is fetched from outside the app, no dialog ever opens. A funder's browser
+never receives a name, person id, family id, email or phone, and a coordinator of site S1 none of another
+site's: checked on every websocket frame of a whole tour (tables travel as Arrow data and are drawn on a
+canvas, so the page's HTML alone would not show them) and on every download.
 
 Needs Chromium at /usr/bin/chromium (or CIVICTIES_CHROMIUM): `apt-get install chromium`. Skipped when it
 is missing, except under CI (CI=true), where a missing browser fails the run.
@@ -23,7 +25,7 @@ import sys
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from e2e_server import ROOT, XSS_NAME, DashboardServer, demo_store  # noqa: E402
+from e2e_server import PASSWORD, ROOT, XSS_NAME, DashboardServer, demo_store  # noqa: E402
 
 CHROMIUM = os.environ.get("CIVICTIES_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -33,6 +35,7 @@ SHOTS = ROOT / "artifacts" / "screenshots"
 PAGES = [("overview", "", "Overview"), ("bridging", "bridging", "Bridging and tie formation"),
          ("explorer", "explorer", "Network explorer"), ("outreach", "outreach", "Outreach"),
          ("pipeline", "pipeline", "Pipeline to seats"), ("data", "data", "Data")]
+ADMIN_PAGES = [("accounts", "accounts", "Accounts"), ("audit", "audit", "Audit log")]
 PAGE_TIMEOUT_S = 150
 
 
@@ -143,14 +146,22 @@ def _network_frame(page: Page):
     return frame
 
 
-def _choose_audience(page: Page, audience: str) -> None:
-    page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Who is looking?").click()
-    page.get_by_role("option", name=audience.capitalize(), exact=True).click()
-    page.locator('[data-testid="stSidebar"]').get_by_text(f"{audience.capitalize()}:").wait_for()
+def _sign_in(page: Page, base: str, username: str, password: str = PASSWORD, *, expect: str = "Overview") -> None:
+    """Open the app, sign in with a username and password, wait for `expect` (a page heading)."""
+    page.goto(base)
+    _wait_ready(page, "Civic Ties")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    _wait_ready(page, expect)
+
+
+def _nav_titles(page: Page) -> list[str]:
+    return page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
 
 
 def _go(page: Page, title: str) -> None:
-    """Follow the sidebar link (same session, so the audience chosen stays)."""
+    """Follow the sidebar link (same session: a new page load would be a new, signed-out session)."""
     page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
     _wait_ready(page, title)
 
@@ -161,11 +172,84 @@ def _everything_served(page: Page) -> str:
 
 # -- journeys ---------------------------------------------------------------------------------------------------
 
+def _forbidden(demo, allowed_sites: set[str] | None) -> dict[str, set[str]]:
+    """Names, person ids, family ids, emails and phones a reader may not receive: everyone's (funder,
+    allowed_sites=None) or other sites' people's (a coordinator of allowed_sites), leaving out any value that
+    also belongs to someone they may see (two people may share a name or a phone)."""
+    mine = [p for p in demo.people if allowed_sites and p["site_id"] in allowed_sites]
+    others = [p for p in demo.people if not (allowed_sites and p["site_id"] in allowed_sites)]
+    out = {}
+    for col in ("name", "person_id", "family_id", "email", "phone"):
+        out[col] = {str(p[col]) for p in others if p[col]} - {str(p[col]) for p in mine if p[col]}
+    return out
+
+
+def _leaks(forbidden: dict[str, set[str]], texts: dict[str, str]) -> list[str]:
+    found = []
+    for where, text in texts.items():
+        tokens = set(re.findall(r"[A-Za-z0-9_@.+-]+", text))
+        for col, values in forbidden.items():
+            if col == "name":      # a whole name ("Fen Pasu" is not in "Fen Pasuka"), as text or escaped
+                hits = [v for v in values if any(re.search(rf"(?<!\w){re.escape(form)}(?!\w)", text)
+                                                 for form in {v, html_lib.escape(v), html_lib.escape(v, quote=False)})]
+            else:
+                hits = sorted(values & tokens)
+            found += [f"{col} {v!r} in {where}" for v in hits[:3]]
+    return found
+
+
+def _download(page: Page, button_name: str) -> str:
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name=button_name).click()
+    return Path(info.value.path()).read_text(encoding="utf-8", errors="replace")
+
+
+def _tour(page: Page, pages, *, shots: str | None = None) -> dict[str, str]:
+    """Visit pages by the sidebar; what each served (HTML of the page and its frames)."""
+    served = {}
+    for name, _path, title in pages:
+        _go(page, title)
+        _no_exception(page, title)
+        if name == "explorer":
+            _network_frame(page)
+        if shots:
+            page.screenshot(path=str(SHOTS / f"{name}-{shots}.png"), full_page=True)
+        served[name] = _everything_served(page)
+    return served
+
+
+def test_anonymous_visitor_gets_only_the_sign_in_page(page, server, demo):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.watch.recording = True
+    for path in ("", "bridging", "outreach", "accounts"):
+        page.goto(f"{server.url}/{path}")
+        _wait_ready(page, "Civic Ties")
+        assert page.get_by_label("Username").count() == 1
+        assert page.locator("h1", has_text="Overview").count() == 0
+        assert not _nav_titles(page), "no page links before signing in"
+    page.screenshot(path=str(SHOTS / "signin.png"), full_page=True)
+    served = {"pages": _everything_served(page), "websocket": b"\n".join(page.watch.received).decode("utf-8", "replace")}
+    assert len(served["websocket"]) > 500
+    assert not _leaks(_forbidden(demo, None), served)
+
+
+def test_each_role_signs_in_and_gets_its_pages(browser, server):
+    for role in ("admin", "coordinator", "evaluator", "funder"):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        p = context.new_page()
+        _sign_in(p, server.url, f"t-{role}")
+        titles = _nav_titles(p)
+        assert [t for _n, _p, t in PAGES] == titles[:len(PAGES)], titles
+        assert ("Accounts" in titles and "Audit log" in titles) == (role == "admin"), (role, titles)
+        assert f"t-{role}" in p.locator('[data-testid="stSidebar"]').inner_text()
+        context.close()
+
+
 def test_every_page_renders_and_is_screenshotted(page, server):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    for name, path, title in PAGES:
-        page.goto(f"{server.url}/{path}")
-        _wait_ready(page, title)
+    _sign_in(page, server.url, "t-admin")
+    for name, _path, title in PAGES + ADMIN_PAGES:
+        _go(page, title)
         _no_exception(page, title)
         if name == "explorer":
             _network_frame(page)
@@ -174,8 +258,8 @@ def test_every_page_renders_and_is_screenshotted(page, server):
 
 
 def test_explorer_draws_the_network_and_shows_markup_names_as_text(page, server):
-    page.goto(f"{server.url}/explorer")
-    _wait_ready(page, "Network explorer")
+    _sign_in(page, server.url, "t-admin")
+    _go(page, "Network explorer")
     frame = _network_frame(page)
     assert frame.locator("#network canvas").count() >= 1
     drawn = int(frame.locator("body").get_attribute("data-drawn"))
@@ -203,8 +287,8 @@ def test_explorer_draws_the_network_and_shows_markup_names_as_text(page, server)
 
 
 def test_explorer_keeps_people_in_place_when_the_colouring_changes(page, server):
-    page.goto(f"{server.url}/explorer")
-    _wait_ready(page, "Network explorer")
+    _sign_in(page, server.url, "t-admin")
+    _go(page, "Network explorer")
     where = "() => window.civictiesNetwork.getPositions()"
     before = _network_frame(page).evaluate(where)
     colour = page.get_by_role("combobox", name="Colour by")
@@ -218,8 +302,8 @@ def test_explorer_keeps_people_in_place_when_the_colouring_changes(page, server)
 
 
 def test_explorer_ego_network_of_a_picked_person(page, server):
-    page.goto(f"{server.url}/explorer")
-    _wait_ready(page, "Network explorer")
+    _sign_in(page, server.url, "t-admin")
+    _go(page, "Network explorer")
     box = page.get_by_role("combobox", name="Focus on a person (their ego network)")
     box.click()
     box.fill(XSS_NAME[:12])
@@ -231,47 +315,58 @@ def test_explorer_ego_network_of_a_picked_person(page, server):
 
 
 def test_pipeline_draws_a_sankey(page, server):
-    page.goto(f"{server.url}/pipeline")
-    _wait_ready(page, "Pipeline to seats")
+    _sign_in(page, server.url, "t-evaluator")
+    _go(page, "Pipeline to seats")
     nodes = page.locator(".js-plotly-plot g.sankey .sankey-node")
     nodes.first.wait_for(timeout=30_000)
     assert nodes.count() >= 3
 
 
-def test_funder_never_receives_a_name_or_person_id(page, server, demo):
+def test_funder_never_receives_a_name_id_or_contact(page, server, demo):
+    page.watch.recording = True   # everything the server sends, from the sign-in page on
     page.goto(server.url)
+    _wait_ready(page, "Civic Ties")
+    page.get_by_role("button", name="Demo funder").click()      # the one-click demo account
     _wait_ready(page, "Overview")
-    _choose_audience(page, "funder")
-    _wait_ready(page, "Overview")
-    page.watch.recording = True   # from here on, everything the server sends is for the funder
-    served = []
-    for name, _path, title in PAGES[1:] + PAGES[:1]:
-        _go(page, title)
-        _no_exception(page, title)
-        if name == "explorer":
-            frame = _network_frame(page)
-            assert int(frame.locator("body").get_attribute("data-drawn")) < 40, "groups, not people"
-            page.screenshot(path=str(SHOTS / "explorer-funder.png"), full_page=True)
-        served.append(_everything_served(page))
-    text = "\n".join(served)
-    wire = b"\n".join(page.watch.received)
-    assert len(wire) > 1000, "the websocket traffic was recorded"
-    ids = set(demo.person_ids)
-    leaked_ids = sorted(ids & set(re.findall(r"[A-Za-z0-9_-]+", text)))
-    assert not leaked_ids, f"person ids in the funder's pages: {leaked_ids[:5]}"
-    wire_text = wire.decode("utf-8", errors="replace")
-    leaked_ids = sorted(ids & set(re.findall(r"[A-Za-z0-9_-]+", wire_text)))
-    assert not leaked_ids, f"person ids sent to the funder's browser: {leaked_ids[:5]}"
-    for name in demo.names:
-        for form in {name, html_lib.escape(name), html_lib.escape(name, quote=False)}:
-            assert form not in text, f"a name in the funder's pages: {name!r}"
-            assert form not in wire_text, f"a name sent to the funder's browser: {name!r}"
+    served = _tour(page, PAGES[1:] + PAGES[:1], shots="funder")
+    assert page.get_by_role("button", name="Download the tie network (GraphML)").count() == 0
+    served["websocket"] = b"\n".join(page.watch.received).decode("utf-8", errors="replace")
+    assert len(served["websocket"]) > 1000, "the websocket traffic was recorded"
+    leaks = _leaks(_forbidden(demo, None), served)
+    assert not leaks, leaks[:10]
+
+
+def test_coordinator_of_one_site_receives_nobody_of_another(page, server, demo):
+    page.watch.recording = True
+    _sign_in(page, server.url, "t-coordinator")
+    served = _tour(page, PAGES[1:] + PAGES[:1], shots="coordinator-S1")
+    # a person's ego network in the explorer
+    _go(page, "Network explorer")
+    box = page.get_by_role("combobox", name="Focus on a person (their ego network)")
+    box.click()
+    page.get_by_role("option").nth(1).click()
+    _wait_ready(page, "Network explorer")
+    _network_frame(page)
+    served["explorer-ego"] = _everything_served(page)
+    # every download the coordinator can make
+    _go(page, "Outreach")
+    served["outreach.csv"] = _download(page, "Download this list (CSV)")
+    _go(page, "Data")
+    served["network.graphml"] = _download(page, "Download the tie network (GraphML)")
+    served["websocket"] = b"\n".join(page.watch.received).decode("utf-8", errors="replace")
+    leaks = _leaks(_forbidden(demo, {"S1"}), served)
+    assert not leaks, leaks[:10]
+    # and the check is meaningful: their own site's families are there, with names and phones
+    own = [p for p in demo.people if p["site_id"] == "S1" and p["name"] and p["family_id"]]
+    assert any(p["name"] in served["outreach.csv"] for p in own)
+    assert any(p["person_id"] in served["network.graphml"] for p in own)
 
 
 def test_evaluator_explorer_shows_pseudonyms_not_names(page, server, demo):
     page.goto(server.url)
+    _wait_ready(page, "Civic Ties")
+    page.get_by_role("button", name="Demo evaluator").click()
     _wait_ready(page, "Overview")
-    _choose_audience(page, "evaluator")
     _go(page, "Network explorer")
     frame = _network_frame(page)
     content = frame.content()
@@ -279,3 +374,48 @@ def test_evaluator_explorer_shows_pseudonyms_not_names(page, server, demo):
     assert titles and all(t.startswith("p-") for t in titles), titles[:3]
     for name in demo.names:
         assert name not in content and html_lib.escape(name) not in content
+
+
+def test_wrong_password_five_times_locks_the_account(page, server, demo):
+    from dashboard import accounts
+    from graph.store import open_store
+    with open_store(demo.uri) as store:
+        accounts.add_account(store, "t-lockme", "evaluator", password=PASSWORD, actor="tests")
+    page.goto(server.url)
+    _wait_ready(page, "Civic Ties")
+    for attempt in range(5):
+        page.get_by_label("Username").fill("t-lockme")
+        page.get_by_label("Password", exact=True).fill(f"wrong password {attempt}")
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        page.get_by_text("The username or password is not right").wait_for(timeout=30_000)
+        _wait_ready(page, "Civic Ties")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.get_by_text("Too many failed sign-ins for this account").wait_for(timeout=30_000)
+    page.screenshot(path=str(SHOTS / "signin-locked.png"), full_page=True)
+    assert page.locator("h1", has_text="Overview").count() == 0
+    with open_store(demo.uri) as store:
+        log = store.read_audit(actor="t-lockme", limit=20)
+    assert [e["action"] for e in log].count("signin_failed") == 5 and log[0]["action"] == "signin_refused"
+    assert not any("wrong password" in str(e) for e in log)
+
+
+def test_sign_out(page, server):
+    _sign_in(page, server.url, "t-coordinator")
+    page.get_by_role("button", name="Sign out").click()
+    _wait_ready(page, "Civic Ties")
+    page.get_by_text("You are signed out.").wait_for(timeout=10_000)
+    assert not _nav_titles(page)
+
+
+def test_an_idle_session_expires(browser, demo):
+    log = demo.folder / "streamlit-idle.log"
+    with DashboardServer(demo.uri, log=log, env={"CIVICTIES_SESSION_IDLE_SECONDS": "6"}) as server:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        _sign_in(page, server.url, "t-evaluator")
+        # no clicks: the session's watch sends the browser back to the sign-in page by itself
+        page.get_by_text("signed out after a while without activity").wait_for(timeout=40_000)
+        assert page.locator("h1", has_text="Civic Ties").count() == 1 and not _nav_titles(page)
+        page.screenshot(path=str(SHOTS / "signin-expired.png"), full_page=True)
+        context.close()

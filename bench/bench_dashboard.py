@@ -70,13 +70,12 @@ def bench_browser(store_uri: str) -> list[list]:
     """Click each sidebar link in headless Chromium; time until the app has stopped running (caches warm)."""
     from e2e_server import DashboardServer
     from playwright.sync_api import sync_playwright
-    from test_e2e_browser import ARGS, CHROMIUM, _wait_ready
+    from test_e2e_browser import ARGS, CHROMIUM, _sign_in, _wait_ready
     rows = []
     with DashboardServer(store_uri) as server, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1200})
-        page.goto(server.url)
-        _wait_ready(page, "Overview")
+        _sign_in(page, server.url, "t-admin")      # every site, names: the heaviest view
         for rounds in ("warm-up", "timed"):
             for title, _path, _url in PAGES[1:] + PAGES[:1]:
                 t0 = time.perf_counter()
@@ -89,7 +88,7 @@ def bench_browser(store_uri: str) -> list[list]:
                 elapsed = time.perf_counter() - t0
                 _wait_ready(page, title)
                 if rounds == "timed":
-                    rows.append([title, "coordinator", f"{elapsed:.2f}", "ok" if elapsed < 2 else "SLOW"])
+                    rows.append([title, "admin", f"{elapsed:.2f}", "ok" if elapsed < 2 else "SLOW"])
         browser.close()
     return rows
 

@@ -11,6 +11,7 @@ import os
 import sys
 import time
 
+from dashboard.accounts import AccountError
 from graph.errors import StoreError
 from graph.store import open_store
 from ingest.problems import IngestError
@@ -351,15 +352,9 @@ def main(argv: list[str] | None = None) -> int:
     except QueryError as e:
         print(f"error: {e}", file=sys.stderr)
         return 4
-    except _UsageError as e:
+    except (_UsageError, AccountError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except Exception as e:
-        from dashboard.accounts import AccountError
-        if isinstance(e, AccountError):
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        raise
     except BrokenPipeError:  # the reader went away (e.g. `civicties report | head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

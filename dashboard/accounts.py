@@ -394,7 +394,10 @@ def sync_demo_accounts(store: Store) -> None:
     for name, (role, sites) in DEMO_ACCOUNTS.items():
         account = existing.get(name)
         if account is None and demo:
-            add_account(store, name, role, sites=sites, actor="system", demo=True)
+            try:
+                add_account(store, name, role, sites=sites, actor="system", demo=True)
+            except AccountError:        # another app process made it a moment ago
+                pass
         elif account is not None and bool(account.get("disabled")) == demo:
             update_account(store, name, actor="system", disabled=not demo)
 

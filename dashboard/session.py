@@ -230,6 +230,8 @@ def signin_page() -> None:
         elif not store.list_accounts():
             st.subheader("First start")
             st.info("This store holds data but no account yet. On the server, create the first admin:\n\n"
-                    "`civicties users add YOUR-NAME --role admin`\n\n(it asks for a password), then sign in here.")
+                    "`civicties users add YOUR-NAME --role admin`\n\n(it asks for a password), then sign in here. "
+                    "(A demo network loaded by an earlier version counts as data: `civicties reset --yes` "
+                    "empties the store, and the next start loads the demo with its demo accounts.)")
         else:
             st.caption("Accounts are managed by your program's admin. Forgot your password? Ask them to reset it.")

@@ -177,7 +177,8 @@ def test_uniqueness_constraints_exist_before_the_first_load(neo4j_store, neo4j_s
         constraints = {r["labelsOrTypes"][0]: (r["type"], r["properties"]) for r in d.execute_query(
             "SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties WHERE name STARTS WITH 'civicties_' "
             "RETURN labelsOrTypes, type, properties", database_=db).records}
-        assert constraints == {label: ("UNIQUENESS", ["id"]) for label in NODE_LABELS}
+        assert constraints == {label: ("UNIQUENESS", ["id"]) for label in NODE_LABELS} | {
+            "CivicTiesAccount": ("UNIQUENESS", ["username"]), "CivicTiesMeta": ("UNIQUENESS", ["key"])}
         indexed = {r["t"] for r in d.execute_query(
             "SHOW INDEXES YIELD name, entityType, labelsOrTypes, properties, state "
             "WHERE name STARTS WITH 'civicties_' AND entityType = 'RELATIONSHIP' "

@@ -57,11 +57,11 @@ with right:
         account = next(a for a in rows if a["username"] == who)
         with st.form("edit_account"):
             role = st.selectbox("Role", accounts.ROLES, index=accounts.ROLES.index(account["role"]),
-                                key="edit_role", format_func=str.capitalize)
+                                key=f"edit_role_{who}", format_func=str.capitalize)
             current_sites = [s for s in account.get("sites") or [] if s in site_ids]
-            sites = st.multiselect("Sites", site_ids, default=current_sites, key="edit_sites")
-            enabled = st.checkbox("Enabled", value=not account.get("disabled"), key="edit_enabled")
-            password = st.text_input("New password (leave empty to keep)", type="password", key="edit_password")
+            sites = st.multiselect("Sites", site_ids, default=current_sites, key=f"edit_sites_{who}")
+            enabled = st.checkbox("Enabled", value=not account.get("disabled"), key=f"edit_enabled_{who}")
+            password = st.text_input("New password (leave empty to keep)", type="password", key=f"edit_password_{who}")
             if st.form_submit_button("Save changes"):
                 if who == admin.username and (role != "admin" or not enabled):
                     st.error("You cannot remove your own admin role or disable yourself; ask another admin.")

@@ -11,7 +11,30 @@ from dashboard.accounts import Principal
 from graph.errors import StoreError
 from queries.errors import QueryError
 
-__all__ = ["sidebar", "principal", "load", "count", "share", "p_value", "store_caption"]
+__all__ = ["sidebar", "principal", "load", "count", "share", "p_value", "store_caption", "show_findings", "glossary",
+           "interval"]
+
+GLOSSARY = """
+**Tie.** One person named another in a survey wave and the name matched a person in the roster
+(`to_person_id`). Names that matched nobody are kept in the data but are not ties.
+
+**Ties (a count).** Unless a page says otherwise: pairs of people, counted once, where either named the
+other (the *union* network), over all waves. *Per wave*, the same within that wave's answers: a pair tied in
+two waves counts once in each, so the waves add up to more than the total. *Rows* on the Data page are lines of
+the ties file: one per person named per wave, unmatched names included.
+
+**Respondent.** Someone who named at least one person in a wave (someone who answered but named nobody is not
+in the data). **Answered both** = a respondent of both waves compared: the *same-respondent* (panel)
+comparison follows only them.
+
+**Cross-group share.** Of the ties between two people whose group (race/ethnicity, or income band for class)
+is recorded, the share that join two groups. **E-I index** = (across − within) / all = 2 × share − 1: −1 all
+within groups, +1 all across.
+
+**Expected (random mixing).** The same people and ties with group labels shuffled 1,000 times: what chance
+alone would give. **p** = how often chance did at least as well; **q** = the same corrected for the many
+cohorts tested at once (Benjamini–Hochberg). **95% interval** = bootstrap over respondents.
+"""
 
 
 def sidebar(signed_in: Principal, shown: Principal) -> None:
@@ -65,6 +88,29 @@ def load(loader, *args, **kwargs):
     except QueryError as e:
         st.error(f"This view cannot be computed on the data in the store: {e}")
     st.stop()
+
+
+def show_findings(items) -> None:
+    """A page's opening sentences (queries.findings), each linked to the figure that supports it."""
+    if not items:
+        return
+    lines = [f"- {f.text}" + (f" [See the figure.](#{f.anchor})" if f.anchor else "") for f in items]
+    st.info("\n".join(lines))
+
+
+def glossary() -> None:
+    """What the page's words and counts mean (one definition of a tie for every page)."""
+    with st.expander("What the numbers mean"):
+        st.markdown(GLOSSARY)
+
+
+def interval(ci, *, points: bool = False) -> str:
+    """A 95% interval as text: '31%–37%', or '+34 to +45 pts' for a change."""
+    if not ci or ci[0] is None:
+        return "–"
+    if points:
+        return f"{100 * ci[0]:+.0f} to {100 * ci[1]:+.0f} pts"
+    return f"{ci[0]:.0%}–{ci[1]:.0%}"
 
 
 def count(value) -> str:

@@ -34,7 +34,7 @@ from graph.store import Store, default_store_uri, open_store
 from ingest.demo import write_demo
 from ingest.load import LoadReport, check_package, load_package, raw_from_uploads
 from ingest.problems import IngestError, Problem
-from queries import export, formation, homophily, outreach, pipeline, privacy
+from queries import export, findings, formation, homophily, inference, outreach, panel, pipeline, privacy
 from queries.network import snapshots_by_year, tie_arrays
 from queries.summary import headline_metrics
 
@@ -43,6 +43,7 @@ __all__ = [
     "load_overview", "load_bridging", "load_mixing", "load_outreach", "record_contact", "load_pipeline",
     "load_data_quality", "check_upload", "load_upload", "load_graph_file", "data_key", "full_dataset",
     "audience_dataset", "site_dataset", "load_group_network", "prepare_store", "scope", "audit_download",
+    "readable_cohort_panel", "cohort_results_csv", "person_metrics_csv", "dictionary_csv",
 ]
 
 AUDIENCES = tuple(privacy.AUDIENCES)
@@ -225,7 +226,9 @@ def _overview(audience: str, sites, uri: str, version: str) -> dict:
     fam = parents[parents["family_id"].notna()]
     every_parent_isolated = fam.assign(isolated=fam["person_id"].isin(iso)).groupby("family_id")["isolated"].all()
     isolated_families = sorted(every_parent_isolated.index[every_parent_isolated])
+    comparison = _comparison(ds, audience)
     out = {
+        "comparison": comparison,
         "headline": {
             "people": _count(audience, m["people"]),
             "parents": _count(audience, len(parents)),
@@ -242,6 +245,7 @@ def _overview(audience: str, sites, uri: str, version: str) -> dict:
         "change": _since_last_cohort(ds, audience),
         "isolated": None,
     }
+    out["findings"] = findings.overview_findings(out["headline"], comparison)
     if audience != "funder":
         fam_rows = fam[fam["family_id"].isin(isolated_families)]
         fam_rows = fam_rows.assign(who=fam_rows["name"].fillna(fam_rows["person_id"]))
@@ -309,10 +313,155 @@ def _bridging(audience: str, sites, uri: str, version: str) -> dict:
         rows += _tests(results, group=cohort_id, cohort=cohort_id, wave=w)
     tests = pd.DataFrame(rows, columns=["group", "cohort", "wave", "attribute", "ties", "cross_ties",
                                         "expected_cross_ties", "observed", "expected", "sd", "p_value"])
+    # many cohort tests at once: Benjamini-Hochberg q-values over the per-cohort table
+    per_cohort = tests["cohort"].notna()
+    tests["q_value"] = None
+    tests.loc[per_cohort, "q_value"] = pd.Series(inference.bh_qvalues(tests.loc[per_cohort, "p_value"].tolist()),
+                                                 index=tests.index[per_cohort], dtype=object)
+    cohort_panel = panel.cohort_wave_comparisons(ds, n_boot=PANEL_BOOTSTRAP_COHORTS)
     if audience == "funder":
         tests = _funder_tests(tests)
-    return {"tests": tests, "growth_by_wave": _growth(graphs, audience),
+        cohort_panel = _funder_cohort_panel(cohort_panel)
+    comparison = _comparison(ds, audience)
+    everyone = tests[tests["cohort"].isna()].to_dict("records")
+    cohorts = tests[tests["cohort"].notna()]
+    return {"tests": tests, "growth_by_wave": _growth(graphs, audience), "comparison": comparison,
+            "cohort_panel": cohort_panel,
+            "findings": findings.bridging_findings(everyone, comparison, cohort_p=cohorts["p_value"].tolist(),
+                                                   cohort_q=cohorts["q_value"].tolist()),
             "growth_by_year": _growth(snapshots_by_year(ds), audience), "waves": waves}
+
+
+def readable_cohort_panel(table: pd.DataFrame) -> pd.DataFrame:
+    """The per-cohort same-respondent table as people read it: shares as %, the change in points."""
+    out = pd.DataFrame({
+        "cohort": table["cohort"], "across": table["attribute"].map({"race_ethnicity": "race",
+                                                                    "income_band": "class"}),
+        "answered before": table["respondents_before"], "after": table["respondents_after"],
+        "both": table["respondents_both"],
+        "before (both)": [_pct(v) for v in table["panel_before"]], "after (both)": [_pct(v) for v in table["panel_after"]],
+        "change (both)": [_pts(v) for v in table["panel_change"]],
+        "95% interval": [f"{_pts(lo)} to {_pts(hi)}" if lo == lo and lo is not None else "–"
+                         for lo, hi in zip(table["panel_change_low"], table["panel_change_high"])],
+        "change (all respondents)": [_pts(v) for v in table["all_change"]]})
+    for col in ("answered before", "after", "both"):
+        out[col] = [v if isinstance(v, str) else f"{int(v):,}" for v in out[col]]
+    return out
+
+
+def _pct(v) -> str:
+    return "–" if v is None or v != v else f"{v:.0%}"
+
+
+def _pts(v) -> str:
+    return "–" if v is None or v != v else f"{100 * v:+.0f} pts"
+
+
+# What each column of the evaluator downloads means (the data dictionary).
+DICTIONARY = [
+    ("per-cohort results", "cohort", "Cohort id (cohorts.csv)."),
+    ("per-cohort results", "wave", "Survey wave of the ties tested."),
+    ("per-cohort results", "attribute", "race (race_ethnicity) or class (income_band)."),
+    ("per-cohort results", "ties", "Ties touching a member of the cohort in that wave (union: either named the other)."),
+    ("per-cohort results", "cross_ties", "Of those, ties between people of different groups."),
+    ("per-cohort results", "expected_cross_ties", "Cross-group ties random mixing would give (mean of 1,000 label shuffles)."),
+    ("per-cohort results", "observed", "E-I index of those ties: (across - within) / all, from -1 to +1."),
+    ("per-cohort results", "expected", "E-I index random mixing would give."),
+    ("per-cohort results", "sd", "Standard deviation of E-I under random mixing."),
+    ("per-cohort results", "p_value", "Two-sided permutation p-value (Krackhardt & Stern 1988)."),
+    ("per-cohort results", "q_value", "Benjamini-Hochberg q-value over all cohort tests shown together."),
+    ("per-cohort results", "respondents_before / _after / _both", "Cohort members who named anyone in the first "
+     "wave / the last wave / both."),
+    ("per-cohort results", "panel_before / panel_after", "Share of the people named across group lines, by members "
+     "who answered both waves."),
+    ("per-cohort results", "panel_change, panel_change_low, panel_change_high", "Change in that share, with its 95% "
+     "bootstrap interval over respondents (pairs resampled together)."),
+    ("per-cohort results", "all_before / all_after / all_change", "The same over every member who answered each "
+     "wave (mixes a change in who answered with a change in ties)."),
+    ("per-person metrics", "person_id, family_id", "Pseudonyms for evaluators: p-/f- + 12 hex digits of "
+     "HMAC-SHA256 (stable across downloads, not reversible without the program's secret)."),
+    ("per-person metrics", "degree", "Number of people tied to the person (union network)."),
+    ("per-person metrics", "betweenness", "Share of shortest paths between others through the person (Freeman 1977)."),
+    ("per-person metrics", "constraint", "Burt's constraint: high = one's contacts all know each other (Burt 1992)."),
+    ("per-person metrics", "effective_size", "Burt's effective size: non-redundant contacts (Burt 1992)."),
+    ("per-person metrics", "ei_race_ethnicity, ei_income_band", "E-I of the person's own ties."),
+    ("per-person metrics", "isolated", "No tie to anyone."),
+    ("per-person metrics", "community", "Community found by Leiden/Louvain on the tie network."),
+]
+
+
+def dictionary_csv() -> bytes:
+    return pd.DataFrame(DICTIONARY, columns=["file", "column", "meaning"]).to_csv(index=False).encode("utf-8")
+
+
+def cohort_results_csv(principal: Principal) -> bytes:
+    """Per-cohort results as one CSV: the permutation tests (with q-values) and each cohort's same-respondent
+    comparison, for the principal's sites (no person in it)."""
+    if not principal.may("download_people"):
+        raise PermissionError("funders see the shaped tables on the page")
+    result = load_bridging(principal)
+    tests = result["tests"]
+    tests = tests[tests["cohort"].notna()].drop(columns=["group"])
+    tests = tests.assign(attribute=tests["attribute"].map({"race": "race_ethnicity", "class": "income_band"}))
+    merged = tests.merge(result["cohort_panel"], on=["cohort", "attribute"], how="outer")
+    return export.safe_frame(merged).to_csv(index=False).encode("utf-8")
+
+
+def person_metrics_csv(principal: Principal) -> bytes:
+    """Per-person network measures for the principal's sites: pseudonymized for evaluators (never funders)."""
+    audience, sites = scope(principal)
+    if not principal.may("download_people"):
+        raise PermissionError("funders see aggregates only")
+    return _person_metrics_csv(audience, sites, *data_key())
+
+
+@st.cache_data(show_spinner="Measuring everyone…", max_entries=4)
+def _person_metrics_csv(audience: str, sites, uri: str, version: str) -> bytes:
+    return export.person_metrics_csv(audience_dataset(audience, sites, uri, version)).encode("utf-8")
+
+
+PANEL_BOOTSTRAP = 1000           # resamples for the whole network's same-respondent comparison
+PANEL_BOOTSTRAP_COHORTS = 300    # per cohort (hundreds of cohorts at scale)
+
+
+def _comparison(ds: Dataset, audience: str) -> dict | None:
+    """The first and last survey waves compared on the same respondents (and on all), shaped for the audience."""
+    comparison = panel.wave_comparison(ds, n_boot=PANEL_BOOTSTRAP)
+    if comparison is not None and audience == "funder":
+        comparison = _funder_comparison(comparison, min_count())
+    return comparison
+
+
+def _funder_comparison(c: dict, k: int) -> dict:
+    """Funders: respondent and tie counts suppressed; a share (and its interval, E-I and the change) only
+    where its ties, cross-group ties and within-group ties are all at least k (none can be worked out)."""
+    out = {**c, "respondents": {w: privacy.suppress_small(n, k) for w, n in c["respondents"].items()},
+           "by_attribute": {}}
+    out["too_few"] = c["respondents"]["both"] < k
+    for attr, kinds in c["by_attribute"].items():
+        shaped = {}
+        for kind, r in kinds.items():
+            sides = {}
+            for side in ("before", "after"):
+                v = r[side]
+                safe = min(v["ties"], v["cross"], v["ties"] - v["cross"]) >= k
+                sides[side] = {"ties": privacy.suppress_small(v["ties"], k), "cross": privacy.suppress_small(v["cross"], k),
+                               **{f: (v[f] if safe else None) for f in ("share", "share_ci", "ei", "ei_ci")}}
+            both_safe = sides["before"]["share"] is not None and sides["after"]["share"] is not None
+            sides["change"] = {f: (v if both_safe else None) for f, v in r["change"].items()}
+            shaped[kind] = sides
+        out["by_attribute"][attr] = shaped
+    return out
+
+
+def _funder_cohort_panel(table: pd.DataFrame) -> pd.DataFrame:
+    """Funders: a cohort's row only where both its respondent counts reach the threshold; counts suppressed."""
+    k = min_count()
+    keep = (table["respondents_both"] >= k) if len(table) else table.index == table.index
+    out = table[keep].copy()
+    for col in ("respondents_before", "respondents_after", "respondents_both"):
+        out[col] = [privacy.suppress_small(int(v), k) for v in out[col]]
+    return out.reset_index(drop=True)
 
 
 _TEST_ATTRS = ("race_ethnicity", "income_band")
@@ -342,7 +491,7 @@ def _funder_tests(tests: pd.DataFrame) -> pd.DataFrame:
     k = min_count()
     out = tests.copy()
     small = out["ties"] < k
-    for col in ("observed", "expected", "sd", "p_value", "expected_cross_ties"):
+    for col in ("observed", "expected", "sd", "p_value", "q_value", "expected_cross_ties"):
         out[col] = out[col].astype(object).where(~small, None)
     out["cross_ties"] = [None if s else privacy.suppress_small(int(c), k) if c is not None and c == c else None
                          for s, c in zip(small, out["cross_ties"])]
@@ -460,6 +609,14 @@ def _pipeline(audience: str, sites, by: str, uri: str, version: str) -> dict:
     km = pipeline.time_to_seat(ds, by=None if audience == "funder" else by)
     bodies = pipeline.seats_by_body(ds)
     hidden_flows = 0
+    overall = pipeline.time_to_seat(ds, by=None)
+    by_site = pipeline.funnel_by(ds, "site")
+    totals = {stage: _count(audience, int(by_site[stage].sum()) if len(by_site) else 0)
+              for stage in ("graduated", "appointed")}
+    median = float(overall["median_days"].iloc[0]) if len(overall) else None
+    if audience == "funder" and (overall.empty or int(overall["graduates"].iloc[0]) < k):
+        median = None
+    pipeline_findings = findings.pipeline_findings(totals, median)
     if audience == "funder":
         flows, hidden_flows = _funder_flows(flows, k)
         funnel = _funder_funnel(funnel, k)
@@ -467,7 +624,8 @@ def _pipeline(audience: str, sites, by: str, uri: str, version: str) -> dict:
             km = km.iloc[0:0]
         km = km.drop(columns=["at_risk", "graduates", "appointed"])
         bodies = privacy.suppress_frame(bodies, ["graduates", "current"], k)
-    return {"flows": flows, "hidden_flows": hidden_flows, "funnel": funnel, "km": km, "bodies": bodies}
+    return {"flows": flows, "hidden_flows": hidden_flows, "funnel": funnel, "km": km, "bodies": bodies,
+            "findings": pipeline_findings}
 
 
 def _funder_flows(flows: list[tuple], k: int) -> tuple[list[tuple], int]:

@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 __all__ = [
-    "figure_tie_composition", "figure_funnel", "figure_wave_change", "figure_permutation",
+    "figure_wave_comparison", "comparison_rows", "figure_tie_composition", "figure_funnel", "figure_wave_change", "figure_permutation",
     "figure_mixing_heatmap", "figure_growth", "figure_sankey", "figure_funnel_by", "figure_time_to_seat",
     "figure_seats_by_body", "figure_missing", "figure_counts", "number", "label",
 ]
@@ -87,6 +87,47 @@ def figure_wave_change(waves: pd.DataFrame) -> go.Figure:
                                  textposition="top center", line_color=color))
     return _layout(fig, "Share of ties that bridge groups, by wave", yaxis_tickformat=".0%",
                    yaxis_range=[0, 1.05], yaxis_title="share of ties")
+
+
+def comparison_rows(comparison: dict) -> pd.DataFrame:
+    """A wave comparison (queries.panel.wave_comparison) as rows: attribute, who (same respondents / all
+    respondents), wave, share, low, high (the 95% interval; None where not shown)."""
+    rows = []
+    for attr, name in (("race_ethnicity", "cross-race"), ("income_band", "cross-class")):
+        r = comparison["by_attribute"].get(attr)
+        if not r:
+            continue
+        for kind, who in (("panel", "answered both"), ("all", "all respondents")):
+            for side in ("before", "after"):
+                v = r[kind][side]
+                ci = v.get("share_ci") or [None, None]
+                rows.append({"attribute": name, "who": who, "wave": comparison[side], "share": v.get("share"),
+                             "low": ci[0], "high": ci[1]})
+    return pd.DataFrame(rows, columns=["attribute", "who", "wave", "share", "low", "high"])
+
+
+def figure_wave_comparison(comparison: dict) -> go.Figure:
+    """Cross-race and cross-class shares before and after, for the people who answered both waves (solid, the
+    main comparison) and for everyone who answered each wave (dotted), with 95% bootstrap intervals as bars.
+    A share not shown (too few ties for a funder) is left out, never drawn as zero."""
+    rows = comparison_rows(comparison)
+    fig = go.Figure()
+    for (attr, who), part in rows.groupby(["attribute", "who"], sort=False):
+        part = part.dropna(subset=["share"])
+        if part.empty:
+            continue
+        color = _COLORS["race"] if attr == "cross-race" else _COLORS["class"]
+        up = [(h - v) if h is not None and h == h else 0 for v, h in zip(part["share"], part["high"])]
+        down = [(v - lo) if lo is not None and lo == lo else 0 for v, lo in zip(part["share"], part["low"])]
+        fig.add_trace(go.Scatter(
+            x=list(part["wave"]), y=list(part["share"]), name=f"{attr}, {who}", mode="lines+markers",
+            line=dict(color=color, dash="solid" if who == "answered both" else "dot"),
+            marker=dict(size=9 if who == "answered both" else 6),
+            error_y=dict(type="data", symmetric=False, array=up, arrayminus=down, thickness=1.5, width=6),
+            hovertemplate="%{x}: %{y:.0%}<extra>" + f"{attr}, {who}" + "</extra>"))
+    return _layout(fig, "Share of named people across group lines (bars: 95% intervals)", yaxis_tickformat=".0%",
+                   yaxis_range=[0, 1.05], yaxis_title="share of the people named", xaxis_title="survey wave",
+                   legend=dict(orientation="h", yanchor="top", y=-0.2))
 
 
 def figure_permutation(results: pd.DataFrame) -> go.Figure:

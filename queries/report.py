@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from graph.dataset import Dataset
-from queries import brokerage, communities, formation, homophily, home_visits, outreach, pipeline
+from queries import brokerage, communities, formation, homophily, home_visits, inference, outreach, panel, pipeline
 from queries.arrays import ArrayNetwork
 from queries.errors import QueryError
 from queries.network import coattendance_arrays, snapshots_by_year, tie_arrays
@@ -29,7 +29,6 @@ __all__ = ["full_report", "cohort_of", "wave_pair", "REPORT_ATTRIBUTES"]
 
 REPORT_ATTRIBUTES = DEFAULT_ATTRIBUTES + ("primary_language", "site_id")
 COHORT_TEST_LIMIT = 100  # above this many cohorts, each cohort's test uses 200 permutations
-_WAVE_RANK = {"baseline": 0, "pre": 1, "mid": 2, "post": 3, "follow-up": 4, "followup": 4}
 
 
 def cohort_of(ds: Dataset) -> dict[str, str]:
@@ -38,11 +37,7 @@ def cohort_of(ds: Dataset) -> dict[str, str]:
     return dict(enr.drop_duplicates("person_id")[["person_id", "cohort_id"]].itertuples(index=False))
 
 
-def wave_pair(waves) -> tuple[str, str] | None:
-    """The (before, after) waves to compare: pre/post when present, else the first and last in order."""
-    ordered = sorted({w for w in waves if w is not None},
-                     key=lambda w: (_WAVE_RANK.get(str(w).lower(), 5), str(w)))
-    return (ordered[0], ordered[-1]) if len(ordered) >= 2 else None
+wave_pair = panel.wave_pair     # (kept here too: the report's callers import it from this module)
 
 
 def _clean(obj):
@@ -94,6 +89,12 @@ def _formation(ds: Dataset, G: ArrayNetwork, cohorts: dict[str, str], n_permutat
         per_cohort = formation.cohort_changes(tie_arrays(ds, waves=[pair[0]]), tie_arrays(ds, waves=list(pair)),
                                               cohorts, n_permutations=cohort_permutations, seed=seed)
     growth = formation.growth(snapshots_by_year(ds, G))
+    # hundreds of cohort tests at once: Benjamini-Hochberg q-values beside the p-values, per attribute and test
+    for attr in sorted({a for r in per_cohort for a in r["by_attribute"]}):
+        rows = [r["by_attribute"][attr] for r in per_cohort if attr in r["by_attribute"]]
+        for key in ("p_value", "p_value_new_ties"):
+            for row, q in zip(rows, inference.bh_qvalues([row.get(key) for row in rows])):
+                row[key.replace("p_value", "q_value")] = q
     return {"waves": list(pair) if pair else None, "by_cohort": per_cohort,
             "growth_by_year": growth if len(growth) else pd.DataFrame(), "cohort_permutations": cohort_permutations}
 
@@ -178,6 +179,10 @@ def full_report(ds: Dataset, *, attributes: tuple[str, ...] = (), n_permutations
         formation_part = _formation(ds, G, cohorts, n_permutations, seed)
     with clock("brokerage"):
         brokerage_part = _brokerage(G, D, attrs, between)
+    with clock("panel"):
+        # the first and last survey waves on the same respondents (the main comparison) and on all
+        panel_part = {"overall": panel.wave_comparison(ds, n_boot=1000, seed=seed),
+                      "by_cohort": panel.cohort_wave_comparisons(ds, n_boot=300, seed=seed)}
     if wait:
         with clock("waiting for the worker process"):
             side = wait()
@@ -191,6 +196,7 @@ def full_report(ds: Dataset, *, attributes: tuple[str, ...] = (), n_permutations
         "summary": summary,
         "homophily": homophily_part,
         "formation": formation_part,
+        "panel": panel_part,
         "brokerage": brokerage_part,
         "communities": {"ties": ties_found, "co_attendance": side["co_attendance"]},
         "outreach": side["outreach"],

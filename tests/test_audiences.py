@@ -147,6 +147,23 @@ def test_funder_loaders_hide_small_counts(store_uri, screens):
     assert not [v for row in matrix.to_numpy() for v in row if not isinstance(v, str) and 0 < v < 10]
 
 
+def test_funder_comparisons_and_findings_hide_small_counts(store_uri, screens):
+    from dashboard import data
+    for loaded in (data.load_overview(principal("funder")), data.load_bridging(principal("funder"))):
+        c = loaded["comparison"]
+        assert all(isinstance(n, str) or n == 0 or n >= 10 for n in c["respondents"].values())
+        for kinds in c["by_attribute"].values():
+            for r in kinds.values():
+                for side in ("before", "after"):
+                    assert all(isinstance(r[side][k], str) or r[side][k] == 0 or r[side][k] >= 10
+                               for k in ("ties", "cross"))
+                    if isinstance(r[side]["ties"], str) or isinstance(r[side]["cross"], str):
+                        assert r[side]["share"] is None and r["change"]["share"] is None
+        for f in [f for f in loaded["findings"] if f.anchor != "per-cohort"]:   # (that one counts tests, not people)
+            import re
+            assert not [n for n in re.findall(r"(?<![\w.,+-])(\d+)(?![\w.%,])", f.text) if 0 < int(n) < 10], f.text
+
+
 def test_funder_funnel_hides_cells_derivable_from_totals(store_uri, screens):
     from dashboard import data
     funnel = data.load_pipeline(principal("funder"), "site")["funnel"]

@@ -19,9 +19,23 @@ def demo_report(demo_dir, tmp_path_factory):
 
 def test_sections(demo_report):
     _, r = demo_report
-    assert set(r) == {"summary", "homophily", "formation", "brokerage", "communities", "outreach", "pipeline",
-                      "home_visits", "settings"}
+    assert set(r) == {"summary", "homophily", "formation", "panel", "brokerage", "communities", "outreach",
+                      "pipeline", "home_visits", "settings"}
     json.dumps(r)  # JSON-ready: no sets, numpy values or NaN objects left
+
+
+def test_panel_section_and_q_values(demo_report):
+    _, r = demo_report
+    overall = r["panel"]["overall"]
+    assert overall["before"] == "pre" and overall["after"] == "post"
+    n = overall["respondents"]
+    assert 0 < n["both"] <= min(n["before"], n["after"])
+    change = overall["by_attribute"]["race_ethnicity"]["panel"]["change"]
+    assert change["share_ci"][0] <= change["share"] <= change["share_ci"][1]
+    assert {row["cohort"] for row in r["panel"]["by_cohort"]} <= {c["cohort_id"] for c in r["formation"]["by_cohort"]}
+    tested = [c["by_attribute"]["race_ethnicity"] for c in r["formation"]["by_cohort"]]
+    assert all((t["q_value"] is None) == (t["p_value"] is None) for t in tested)
+    assert all(t["q_value"] >= t["p_value"] for t in tested if t["p_value"] is not None)
 
 
 def test_report_agrees_with_headline_metrics(demo_report):

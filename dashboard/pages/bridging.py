@@ -14,10 +14,13 @@ st.markdown(
 common.store_caption()
 bridging = common.load(data.load_bridging, principal)
 tests = bridging["tests"]
+comparison = bridging["comparison"]
+common.show_findings(bridging["findings"])
+common.glossary()
 
 TABLE_COLUMNS = {"group": "cohort", "wave": "wave", "attribute": "across", "ties": "ties",
                  "cross_ties": "cross-group ties", "expected_cross_ties": "expected by chance",
-                 "observed": "E-I observed", "expected": "E-I expected", "p_value": "p"}
+                 "observed": "E-I observed", "expected": "E-I expected", "p_value": "p", "q_value": "q"}
 
 
 def _table(frame):
@@ -28,19 +31,43 @@ def _table(frame):
     for col in ("observed", "expected"):
         shown[col] = ["–" if v is None or v != v else f"{v:+.2f}" for v in shown[col]]
     shown["p_value"] = [common.p_value(v) for v in shown["p_value"]]
+    shown["q_value"] = [common.p_value(v) for v in shown["q_value"]]
     return shown.rename(columns=TABLE_COLUMNS)
 
 
 if tests.empty:
     st.info("There are no ties between known people yet; load a package with a ties table on the Data page.")
 else:
-    st.subheader("All participants, by wave")
+    st.subheader("All participants, by wave", anchor="all-participants")
     everyone = tests[tests["group"] == "all participants"]
-    st.dataframe(_table(everyone), hide_index=True, width="stretch")
+    st.dataframe(_table(everyone).drop(columns=["q"]), hide_index=True, width="stretch")
     st.plotly_chart(figures.figure_permutation(everyone.assign(group=everyone["wave"])), width="stretch",
                     key="permutation_all")
 
-    st.subheader("Per cohort and wave")
+    if comparison is not None:
+        st.subheader("The same respondents, before and after", anchor="same-respondents")
+        n = comparison["respondents"]
+        st.markdown(f"**{common.count(n['both'])}** people answered both the {comparison['before']} "
+                    f"({common.count(n['before'])} respondents) and the {comparison['after']} survey "
+                    f"({common.count(n['after'])}). The main comparison follows them; everyone who answered each "
+                    "wave is shown beside it, labelled as such.")
+        rows = figures.comparison_rows(comparison)
+        left, right = st.columns([2, 3])
+        left.dataframe(rows.assign(share=[common.share(v) for v in rows["share"]],
+                                   interval=[common.interval([lo, hi]) for lo, hi in zip(rows["low"], rows["high"])])
+                       .drop(columns=["low", "high"]).rename(columns={"interval": "95% interval"}),
+                       hide_index=True, width="stretch")
+        changes = [{"across": name, "who": who, "change": "–" if r[k]["change"]["share"] is None
+                    else f"{100 * r[k]['change']['share']:+.0f} pts",
+                    "95% interval": common.interval(r[k]["change"]["share_ci"], points=True)}
+                   for attr, name in (("race_ethnicity", "race"), ("income_band", "class"))
+                   if (r := comparison["by_attribute"].get(attr))
+                   for k, who in (("panel", "answered both"), ("all", "all respondents"))]
+        left.dataframe(changes, hide_index=True, width="stretch")
+        right.plotly_chart(figures.figure_wave_comparison(comparison), width="stretch", key="same_respondents")
+        st.caption(f"Intervals: {comparison['method']}.")
+
+    st.subheader("Per cohort and wave", anchor="per-cohort")
     cohorts = tests[tests["group"] != "all participants"]
     chosen = st.multiselect("Cohorts", sorted(cohorts["group"].unique()), placeholder="All cohorts",
                             key="bridging_cohorts")
@@ -49,6 +76,24 @@ else:
     if audience == "funder":
         st.caption(f"Cohorts with fewer than {data.min_count()} ties in a wave show no test: too few ties to share.")
     st.dataframe(_table(cohorts), hide_index=True, width="stretch")
+    all_cohorts = tests[tests["group"] != "all participants"]
+    shown_p = [p for p in all_cohorts["p_value"] if p is not None and p == p]
+    if shown_p:
+        st.caption(f"{len(shown_p):,} cohort tests are shown at once: about {0.05 * len(shown_p):.1f} of them would "
+                   "have p < 0.05 by chance alone. *q* holds the false discovery rate (Benjamini–Hochberg): read "
+                   "a cohort as different from random mixing when q < 0.05.")
+    cohort_panel = bridging["cohort_panel"]
+    if not cohort_panel.empty:
+        st.markdown("**Each cohort's members who answered both surveys** (shares of the people they named across "
+                    "group lines; the change with its 95% interval; all respondents beside it):")
+        panel_shown = cohort_panel if not chosen else cohort_panel[cohort_panel["cohort"].isin(chosen)]
+        st.dataframe(data.readable_cohort_panel(panel_shown), hide_index=True, width="stretch")
+    if principal.may("download_people"):
+        st.download_button("Download per-cohort results (CSV)", data.cohort_results_csv(principal),
+                           file_name="civicties-cohort-results.csv", mime="text/csv", key="cohort_csv",
+                           on_click=data.audit_download, args=(principal, "per-cohort results"))
+        st.download_button("Data dictionary (CSV)", data.dictionary_csv(), file_name="civicties-data-dictionary.csv",
+                           mime="text/csv", key="dictionary_csv")
     with st.expander("Observed against random mixing, per cohort"):
         st.plotly_chart(figures.figure_permutation(cohorts.assign(group=cohorts["group"] + " · " + cohorts["wave"])),
                         width="stretch", key="permutation_cohorts")

@@ -54,6 +54,8 @@ left, right = st.columns([1, 2])
 with left:
     st.dataframe(quality["rows"].assign(rows=[common.count(v) for v in quality["rows"]["rows"]]),
                  hide_index=True, width="stretch")
+    st.caption("Rows of each file as loaded. The ties file has a row per person named per wave, unmatched "
+               "names included; the Overview counts pairs of matched people once (see 'What the numbers mean').")
     st.metric("Names in ties that matched nobody", common.count(quality["unmatched_names"]),
               help="Names written in the ties table that matched no person, or several; fix them in the "
                    "ties file (to_person_id) so those ties count.")
@@ -76,3 +78,14 @@ else:
                        on_click=data.audit_download, args=(principal, f"tie network ({fmt})"))
     if audience == "evaluator":
         st.caption("People appear under pseudonyms.")
+    st.subheader("Per-person network measures")
+    st.markdown("Degree, betweenness, constraint, effective size, E-I of one's own ties, isolation and community, "
+                "one row per person" + (" (pseudonyms)." if audience == "evaluator" else "."))
+    if st.button("Prepare the per-person file", key="person_prepare"):
+        st.session_state["person_ready"] = True
+    if st.session_state.get("person_ready"):
+        st.download_button("Download per-person metrics (CSV)", common.load(data.person_metrics_csv, principal),
+                           file_name="civicties-person-metrics.csv", mime="text/csv", key="person_csv",
+                           on_click=data.audit_download, args=(principal, "per-person metrics"))
+    st.download_button("Data dictionary (CSV)", data.dictionary_csv(), file_name="civicties-data-dictionary.csv",
+                       mime="text/csv", key="dictionary_csv_data")

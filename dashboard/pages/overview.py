@@ -11,43 +11,68 @@ overview = common.load(data.load_overview, principal)
 head = overview["headline"]
 waves = overview["waves"]
 
-# Headline numbers; the bridging shares carry the change from the first survey wave to the last.
-first, last = (waves.iloc[0], waves.iloc[-1]) if len(waves) > 1 else (None, None)
+common.show_findings(overview["findings"])
+comparison = overview["comparison"]
 
 
-def _delta(col):
-    if first is None or first[col] is None or last[col] is None:
-        return None
-    return f"{(last[col] - first[col]) * 100:+.0f} pts {first['wave']} → {last['wave']}"
+def _bridging(attr, pooled):
+    """The headline share and its change: the last wave and the change among those who answered both waves
+    (the pooled share of all waves when there is only one wave or too few answered both)."""
+    if comparison is None or comparison.get("too_few"):
+        return common.share(pooled), None, "all waves pooled"
+    r = comparison["by_attribute"][attr]["panel"]
+    if r["after"]["share"] is None or r["change"]["share"] is None:
+        return common.share(pooled), None, "all waves pooled"
+    n = common.count(comparison["respondents"]["both"])
+    delta = (f"{100 * r['change']['share']:+.0f} pts {comparison['before']} → {comparison['after']}, "
+             f"same {n} respondents")
+    return common.share(r["after"]["share"]), delta, (
+        f"in the {comparison['after']} survey, among the {n} who answered both waves; 95% interval of the change "
+        f"{common.interval(r['change']['share_ci'], points=True)}")
 
 
 row = st.columns(4)
-row[0].metric("People", common.count(head["people"]))
+row[0].metric("People", common.count(head["people"]), help="Everyone in the roster: parents, children, staff.")
 row[1].metric("Parents", common.count(head["parents"]))
 row[2].metric("Families", common.count(head["families"]))
-row[3].metric("Ties", common.count(head["ties"]))
+row[3].metric("Ties", common.count(head["ties"]),
+              help="Pairs of people where either named the other, in any wave, counted once (see 'What the numbers mean').")
 row = st.columns(4)
-row[0].metric("Cross-race ties", common.share(head["cross_race_share"]), _delta("cross_race"),
-              help="Share of ties joining people of different race/ethnicity (all waves).")
-row[1].metric("Cross-class ties", common.share(head["cross_class_share"]), _delta("cross_class"),
-              help="Share of ties joining people of different income bands (all waves).")
+for col, attr, label, what in ((row[0], "race_ethnicity", "Cross-race ties", "race/ethnicity"),
+                               (row[1], "income_band", "Cross-class ties", "income bands")):
+    value, delta, basis = _bridging(attr, head["cross_race_share" if attr == "race_ethnicity" else "cross_class_share"])
+    col.metric(label, value, delta, help=f"Share of the people named who are of different {what}: {basis}.")
 row[2].metric("Isolated families", common.count(head["isolated_families"]),
               help="Families in which no parent has a single tie.")
 days = head["median_days_to_seat"]
 row[3].metric("Median days to a seat", "–" if days is None else f"{days:,.0f}",
-              help="Among graduates who took a seat, days from graduation to the seat.")
+              help="Kaplan–Meier median: the day by which half of the graduates hold a seat, counting graduates "
+                   "not yet seated for as long as they have been watched.")
+common.glossary()
 
-st.subheader("Before and after: ties by survey wave")
+st.subheader("Before and after: ties by survey wave", anchor="before-and-after")
 if waves.empty:
     st.info("The ties have no survey wave, so there is no before and after to compare.")
 else:
     left, right = st.columns([2, 3])
+    if comparison is not None:
+        n = comparison["respondents"]
+        left.markdown(f"Respondents: **{common.count(n['before'])}** answered the {comparison['before']} survey, "
+                      f"**{common.count(n['after'])}** the {comparison['after']} survey, **{common.count(n['both'])}** "
+                      "both. The solid lines follow those who answered both; the dotted lines everyone who answered "
+                      "each wave, which mixes a change in who answered with a change in ties.")
     left.dataframe(waves.assign(ties=[common.count(v) for v in waves["ties"]],
                                 cross_race=[common.share(v) for v in waves["cross_race"]],
                                 cross_class=[common.share(v) for v in waves["cross_class"]])
-                   .rename(columns={"cross_race": "cross-race share", "cross_class": "cross-class share"}),
+                   .rename(columns={"ties": "ties (pairs, this wave)", "cross_race": "cross-race share",
+                                    "cross_class": "cross-class share"}),
                    hide_index=True, width="stretch")
-    right.plotly_chart(figures.figure_wave_change(waves), width="stretch", key="wave_change")
+    left.caption("Ties per wave count each pair once within that wave's answers; a pair tied in both waves "
+                 "counts in each, so the waves add up to more than the headline total.")
+    if comparison is not None:
+        right.plotly_chart(figures.figure_wave_comparison(comparison), width="stretch", key="wave_change")
+    else:
+        right.plotly_chart(figures.figure_wave_change(waves), width="stretch", key="wave_change")
 
 st.subheader("What changed since the last cohort")
 change = overview["change"]
@@ -78,7 +103,7 @@ with right:
     st.subheader("Funnel")
     st.plotly_chart(figures.figure_funnel(overview["funnel"]), width="stretch", key="funnel")
 
-st.subheader("Isolated families")
+st.subheader("Isolated families", anchor="isolated-families")
 if audience == "funder":
     st.markdown(f"**{common.count(head['isolated_families'])}** families have no parent with any tie. "
                 "Coordinators see who they are on the Outreach page.")

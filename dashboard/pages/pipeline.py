@@ -10,8 +10,9 @@ common.store_caption()
 by = st.segmented_control("Break the funnel down by", list(data.PIPELINE_BY), format_func=data.PIPELINE_BY.get,
                           default="site", key="pipeline_by") or "site"
 pipe = common.load(data.load_pipeline, principal, by)
+common.show_findings(pipe["findings"])
 
-st.subheader("From enrollment to a seat")
+st.subheader("From enrollment to a seat", anchor="sankey")
 if not pipe["flows"]:
     st.info("No enrollments yet: load enrollments (and appointments) on the Data page.")
 else:
@@ -37,7 +38,7 @@ else:
         st.caption(f"Counts under {data.min_count()} show as '<{data.min_count()}', and so does any count that "
                    "could be worked out from the totals.")
 
-st.subheader("Time from graduation to a seat")
+st.subheader("Time from graduation to a seat", anchor="time-to-seat")
 km = pipe["km"]
 if km.empty:
     st.info("Too few graduates to draw the curve." if audience == "funder" else "No graduates with a date yet.")

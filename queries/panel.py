@@ -1,0 +1,192 @@
+"""Comparing survey waves on the same people: did the parents who answered both surveys name more people
+across race and class lines afterwards?
+
+For an evaluator, "cross-race ties rose from 35% to 73%" means little when the pre survey had 575
+respondents and the post survey 199: the change mixes who answered with what changed. The main comparison
+here is the **panel**: the respondents who answered both waves, their ties in each wave. The comparison of
+all respondents of each wave is given beside it, labelled as such, with how many answered each wave.
+
+Definitions (docs/metrics.md, "What a tie is"):
+
+- a **respondent** of a wave is a person who named at least one person in that wave's survey (a row of
+  ties.csv with that wave; someone who answered but named nobody is not in the data and cannot be counted);
+- a respondent's **ties** in a wave are the people they named who matched a person (to_person_id), once
+  each per wave, counted for an attribute only when both people have it recorded;
+- the **cross-group share** is cross-group ties / ties; **E-I** = (cross - within) / ties = 2 x share - 1
+  (Krackhardt & Stern 1988), so its interval is the share's, rescaled.
+
+Uncertainty: a percentile bootstrap over respondents (their ties resampled together; the panel's two waves
+resampled as pairs, so the interval of the change accounts for the pairing), seeded.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from graph.dataset import Dataset
+from queries.arrays import is_missing
+from queries.inference import bootstrap_ratio_draws, percentile_interval
+
+__all__ = ["wave_pair", "respondent_counts", "wave_comparison", "cohort_wave_comparisons", "MIN_RESPONDENTS"]
+
+_WAVE_RANK = {"baseline": 0, "pre": 1, "mid": 2, "post": 3, "follow-up": 4, "followup": 4}
+#: Fewer respondents than this: the comparison is reported but called too small to tell.
+MIN_RESPONDENTS = 10
+
+
+def wave_pair(waves) -> tuple[str, str] | None:
+    """The (before, after) waves to compare: pre/post when present, else the first and last in order.
+
+    >>> wave_pair(["post", "pre", "pre"]), wave_pair(["2", "1", "3"]), wave_pair(["only"])
+    (('pre', 'post'), ('1', '3'), None)
+    """
+    ordered = sorted({w for w in waves if w is not None},
+                     key=lambda w: (_WAVE_RANK.get(str(w).lower(), 5), str(w)))
+    return (ordered[0], ordered[-1]) if len(ordered) >= 2 else None
+
+
+def respondent_counts(ds: Dataset, wave, attr: str) -> pd.DataFrame:
+    """Per respondent of `wave`: ``ties`` (distinct matched people named, both with `attr` recorded) and
+    ``cross`` (of those, people in another group). Indexed by person_id; respondents with no such tie are
+    rows of zeros (they answered, so they count as respondents).
+
+    >>> respondent_counts(_doc_dataset(), "post", "race_ethnicity").to_dict("index")
+    {'a': {'ties': 2, 'cross': 1}, 'b': {'ties': 1, 'cross': 1}, 'e': {'ties': 1, 'cross': 0}}
+    """
+    ties = ds.ties
+    in_wave = ties[ties["wave"] == wave]
+    respondents = pd.Index(pd.unique(in_wave["from_person_id"].dropna()), name="person_id")
+    named = in_wave.dropna(subset=["to_person_id"]).drop_duplicates(["from_person_id", "to_person_id"])
+    named = named[named["from_person_id"] != named["to_person_id"]]
+    groups = ds.people.set_index("person_id")[attr] if attr in ds.people else pd.Series(dtype=object)
+    g_from = named["from_person_id"].map(groups)
+    g_to = named["to_person_id"].map(groups)
+    known = ~(g_from.map(is_missing) | g_to.map(is_missing))
+    qualifying = named[known]
+    cross = (g_from[known] != g_to[known]).astype(int)
+    counts = pd.DataFrame({"person_id": qualifying["from_person_id"], "cross": cross.to_numpy()})
+    agg = counts.groupby("person_id").agg(ties=("cross", "size"), cross=("cross", "sum"))
+    return agg.reindex(respondents, fill_value=0).astype(int)[["ties", "cross"]]
+
+
+def _summary(cross: float, ties: float, draws: np.ndarray, level: float) -> dict:
+    share = float(cross / ties) if ties else None
+    lo, hi = percentile_interval(draws, level)
+    return {"ties": int(ties), "cross": int(cross), "share": share,
+            "share_ci": [lo, hi] if lo is not None else None,
+            "ei": None if share is None else 2 * share - 1,
+            "ei_ci": [2 * lo - 1, 2 * hi - 1] if lo is not None else None}
+
+
+def _change(before: dict, after: dict, draws: np.ndarray, level: float) -> dict:
+    delta = None if before["share"] is None or after["share"] is None else float(after["share"] - before["share"])
+    lo, hi = percentile_interval(draws, level)
+    return {"share": delta, "share_ci": [lo, hi] if lo is not None else None,
+            "ei": None if delta is None else 2 * delta,
+            "ei_ci": [2 * lo, 2 * hi] if lo is not None else None,
+            "clear": None if lo is None else bool(lo > 0 or hi < 0)}
+
+
+def wave_comparison(ds: Dataset, before=None, after=None, *, attributes=("race_ethnicity", "income_band"),
+                    people=None, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict | None:
+    """Two waves compared on the same respondents (``panel``) and on all respondents (``all``).
+
+    ``before``/``after`` default to :func:`wave_pair` of the data's waves; ``people`` restricts respondents
+    (e.g. one cohort's members). Returns None when there are not two waves. Otherwise::
+
+        {"before": "pre", "after": "post",
+         "respondents": {"before": 575, "after": 199, "both": 198},
+         "by_attribute": {attr: {"panel": {"before": S, "after": S, "change": C},
+                                 "all": {"before": S, "after": S, "change": C}}},
+         "too_few": bool, "level": 0.95, "n_boot": 1000, "method": "..."}
+
+    with S = {ties, cross, share, share_ci, ei, ei_ci} and C = {share, share_ci, ei, ei_ci, clear}
+    (``clear``: the interval of the change excludes 0). ``too_few`` when fewer than MIN_RESPONDENTS
+    answered both waves. Shares are None where there are no ties.
+
+    In the example, a and b answered both waves; c only the first, e only the second. The panel's share of
+    cross-race ties went from 0 of 2 to 2 of 3; all respondents' from 1 of 3 to 2 of 4:
+
+    >>> c = wave_comparison(_doc_dataset(), attributes=("race_ethnicity",), n_boot=200)
+    >>> c["respondents"]
+    {'before': 3, 'after': 3, 'both': 2}
+    >>> r = c["by_attribute"]["race_ethnicity"]
+    >>> [round(r[k][w]["share"], 3) for k in ("panel", "all") for w in ("before", "after")]
+    [0.0, 0.667, 0.333, 0.5]
+    """
+    if before is None or after is None:
+        pair = wave_pair(ds.ties["wave"])
+        if pair is None:
+            return None
+        before, after = pair
+    keep = None if people is None else set(people)
+    out = {"before": before, "after": after, "by_attribute": {}, "level": level, "n_boot": n_boot,
+           "method": (f"percentile bootstrap over respondents ({n_boot} resamples, seed {seed}); the panel's "
+                      "two waves resampled as pairs")}
+    for k, attr in enumerate(attributes):
+        b, a = respondent_counts(ds, before, attr), respondent_counts(ds, after, attr)
+        if keep is not None:
+            b, a = b[b.index.isin(keep)], a[a.index.isin(keep)]
+        both = b.index.intersection(a.index)
+        out["respondents"] = {"before": len(b), "after": len(a), "both": len(both)}
+        # the panel: the same people, paired
+        pb, pa = b.loc[both], a.loc[both]
+        draws = bootstrap_ratio_draws(np.column_stack([pb["cross"], pa["cross"]]),
+                                      np.column_stack([pb["ties"], pa["ties"]]), n_boot=n_boot, seed=seed + k)
+        panel_before = _summary(pb["cross"].sum(), pb["ties"].sum(), draws[:, 0], level)
+        panel_after = _summary(pa["cross"].sum(), pa["ties"].sum(), draws[:, 1], level)
+        panel = {"before": panel_before, "after": panel_after,
+                 "change": _change(panel_before, panel_after, draws[:, 1] - draws[:, 0], level)}
+        # everyone who answered each wave: two independent samples
+        db = bootstrap_ratio_draws(b["cross"].to_numpy(), b["ties"].to_numpy(), n_boot=n_boot, seed=seed + 100 + k)
+        da = bootstrap_ratio_draws(a["cross"].to_numpy(), a["ties"].to_numpy(), n_boot=n_boot, seed=seed + 200 + k)
+        all_before = _summary(b["cross"].sum(), b["ties"].sum(), db[:, 0], level)
+        all_after = _summary(a["cross"].sum(), a["ties"].sum(), da[:, 0], level)
+        everyone = {"before": all_before, "after": all_after,
+                    "change": _change(all_before, all_after, da[:, 0] - db[:, 0], level)}
+        out["by_attribute"][attr] = {"panel": panel, "all": everyone}
+    out.setdefault("respondents", {"before": 0, "after": 0, "both": 0})
+    out["too_few"] = out["respondents"]["both"] < MIN_RESPONDENTS
+    return out
+
+
+def cohort_wave_comparisons(ds: Dataset, before=None, after=None, *, attributes=("race_ethnicity", "income_band"),
+                            n_boot: int = 500, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+    """:func:`wave_comparison` for each cohort's members, as one row per cohort and attribute: cohort,
+    attribute, respondents before/after/both, panel shares before/after, change and its interval, and the
+    all-respondents shares and change beside them."""
+    cols = ["cohort", "attribute", "respondents_before", "respondents_after", "respondents_both",
+            "panel_before", "panel_after", "panel_change", "panel_change_low", "panel_change_high",
+            "all_before", "all_after", "all_change"]
+    if (before is None or after is None) and wave_pair(ds.ties["wave"]) is None:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    members = ds.enrollments.groupby("cohort_id")["person_id"].apply(set)
+    for i, (cohort, people) in enumerate(sorted(members.items())):
+        c = wave_comparison(ds, before, after, attributes=attributes, people=people, n_boot=n_boot,
+                            seed=seed + 1000 * i, level=level)
+        if not c["respondents"]["before"] and not c["respondents"]["after"]:
+            continue
+        for attr, r in c["by_attribute"].items():
+            ci = r["panel"]["change"]["share_ci"] or [None, None]
+            rows.append([cohort, attr, c["respondents"]["before"], c["respondents"]["after"],
+                         c["respondents"]["both"], r["panel"]["before"]["share"], r["panel"]["after"]["share"],
+                         r["panel"]["change"]["share"], ci[0], ci[1], r["all"]["before"]["share"],
+                         r["all"]["after"]["share"], r["all"]["change"]["share"]])
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _doc_dataset() -> Dataset:
+    """Five people for the doctests: a, b (group x), c, d (group y), e (x). Pre: a->b, b->a, c->a. Post:
+    a->c, a->b, b->d, e->a."""
+    from graph.model import TABLES
+
+    def frame(table, rows):
+        return pd.DataFrame(rows, columns=list(TABLES[table].columns), dtype=object)
+
+    tables = {t: frame(t, []) for t in TABLES}
+    tables["people"] = frame("people", [{"person_id": p, "race_ethnicity": g} for p, g in zip("abcde", "xxyyx")])
+    tables["ties"] = frame("ties", [{"from_person_id": f, "to_person_id": t, "wave": w} for f, t, w in
+                                    [("a", "b", "pre"), ("b", "a", "pre"), ("c", "a", "pre"), ("a", "c", "post"),
+                                     ("a", "b", "post"), ("b", "d", "post"), ("e", "a", "post")]])
+    return Dataset(tables={t: df.where(df.notna(), None) for t, df in tables.items()})

@@ -27,8 +27,8 @@ __all__ = ["to_graphml", "to_gexf", "person_metrics", "person_metrics_csv", "saf
 #: Leading characters that make a spreadsheet treat a cell as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 PERSON_METRIC_COLUMNS = ["person_id", "role", "family_id", "site_id", "race_ethnicity", "income_band",
-                         "primary_language", "degree", "betweenness", "constraint", "ei_race_ethnicity",
-                         "ei_income_band", "isolated", "community"]
+                         "primary_language", "degree", "betweenness", "constraint", "effective_size",
+                         "ei_race_ethnicity", "ei_income_band", "isolated", "community"]
 
 
 def to_graphml(G: nx.Graph | Dataset, path: str | Path | None = None) -> Path | bytes:
@@ -69,21 +69,26 @@ def person_metrics(ds: Dataset, *, G: nx.Graph | None = None, seed: int = 0) -> 
     Columns: the person's id and attributes (no names or contact details), ``degree`` (number of people
     they are tied to), ``betweenness`` (normalized; how often they lie on shortest paths between others:
     brokers; Freeman 1977, via ``queries.kernels``, which samples on very large networks), ``constraint``
-    (Burt 1992: high = their contacts all know each other; NaN for isolates), ``ei_race_ethnicity`` and
+    (Burt 1992: high = their contacts all know each other; NaN for isolates), ``effective_size`` (Burt
+    1992: how many of their contacts are non-redundant, i.e. not tied to their other contacts; Borgatti's
+    ``n - 2t/n`` for n contacts with t ties among them, so a parent whose contacts are strangers to each
+    other scores n and one whose contacts all know each other scores near 1; NaN for isolates, as
+    ``nx.effective_size``), ``ei_race_ethnicity`` and
     ``ei_income_band`` (Krackhardt & Stern's E-I over their own ties, -1 all inside their group, +1 all
     across; NaN when undefined), ``isolated`` (no tie), ``community`` (1 = largest modularity
     community; Louvain/Leiden, seeded; None for isolates). ``G`` defaults to ``tie_network(ds)``.
-    ``df.attrs["methods"]`` says how betweenness, constraint and communities were computed.
+    ``df.attrs["methods"]`` says how betweenness, constraint and communities were computed (effective
+    size is exact: networkx, or igraph's local clustering on large networks).
 
     >>> from queries.export import _doc_dataset
-    >>> person_metrics(_doc_dataset())[["person_id", "degree", "betweenness", "isolated", "community"]]
-      person_id  degree  betweenness  isolated community
-    0         a       1     0.000000     False         1
-    1         b       2     0.333333     False         1
-    2         c       1     0.000000     False         1
-    3         d       0     0.000000      True      None
+    >>> person_metrics(_doc_dataset())[["person_id", "degree", "betweenness", "effective_size", "community"]]
+      person_id  degree  betweenness  effective_size community
+    0         a       1     0.000000             1.0         1
+    1         b       2     0.333333             2.0         1
+    2         c       1     0.000000             1.0         1
+    3         d       0     0.000000             NaN      None
     """
-    from queries import homophily, kernels
+    from queries import brokerage, homophily, kernels
     from queries.network import tie_network
 
     if G is None:
@@ -102,10 +107,12 @@ def person_metrics(ds: Dataset, *, G: nx.Graph | None = None, seed: int = 0) -> 
     degree = dict(U.degree())
     btw = kernels.betweenness(G, seed=seed)
     con = kernels.constraint(U)
+    eff = brokerage.effective_size(U)
     com = kernels.communities(U, seed=seed)
     df["degree"] = [int(degree[n]) for n in nodes]
     df["betweenness"] = [float(btw.values.get(n, 0.0)) for n in nodes]
     df["constraint"] = [float(con.values.get(n, float("nan"))) for n in nodes]
+    df["effective_size"] = [float(eff.get(n, float("nan"))) for n in nodes]
     for a in ("race_ethnicity", "income_band"):
         ei = homophily.ei_by_node(G, a)
         df[f"ei_{a}"] = [ei.get(n) for n in nodes]
@@ -128,7 +135,7 @@ def person_metrics_csv(ds: Dataset, path: str | Path | None = None, *, G: nx.Gra
 
     >>> from queries.export import _doc_dataset
     >>> person_metrics_csv(_doc_dataset()).splitlines()[0]
-    'person_id,role,family_id,site_id,race_ethnicity,income_band,primary_language,degree,betweenness,constraint,ei_race_ethnicity,ei_income_band,isolated,community'
+    'person_id,role,family_id,site_id,race_ethnicity,income_band,primary_language,degree,betweenness,constraint,effective_size,ei_race_ethnicity,ei_income_band,isolated,community'
     """
     text = safe_frame(person_metrics(ds, G=G)).to_csv(index=False, lineterminator="\n")
     if path is not None:

@@ -164,7 +164,7 @@ def pipeline_findings(funnel: dict, median_days) -> list[Finding]:
     >>> [f.text for f in pipeline_findings({"graduated": 200, "appointed": 50}, 296.0)]
     ['Of 200 graduates, 50 hold or have held a seat on a decision-making body.', 'Half of the graduates reach a seat within 296 days of graduating (Kaplan-Meier: graduates not yet seated count for as long as they have been watched).']
     >>> [f.text for f in pipeline_findings({"graduated": "<10", "appointed": "<10"}, None)][1]
-    'Too few graduates have been seated to tell how long half of them take.'
+    'Fewer than half of the graduates hold a seat so far, so the time by which half of them do is not known yet.'
     """
     out = [Finding(f"Of {_count(funnel.get('graduated'))} graduates, {_count(funnel.get('appointed'))} hold or have "
                    "held a seat on a decision-making body.", "sankey")]
@@ -173,5 +173,6 @@ def pipeline_findings(funnel: dict, median_days) -> list[Finding]:
                            "(Kaplan-Meier: graduates not yet seated count for as long as they have been watched).",
                            "time-to-seat"))
     else:
-        out.append(Finding("Too few graduates have been seated to tell how long half of them take.", "time-to-seat"))
+        out.append(Finding("Fewer than half of the graduates hold a seat so far, so the time by which half of them do "
+                           "is not known yet.", "time-to-seat"))
     return out

@@ -209,25 +209,43 @@ def mixing_matrix(G, attr) -> pd.DataFrame:
 def coleman_homophily(G, attr) -> dict:
     """Coleman's homophily index per group: group -> index in [-1, 1], or None.
 
-    For an evaluator: does a group's share of own-group ties exceed what its size would
-    give by chance? 0 = as expected from group size; 1 = all ties within the group;
-    negative = fewer own-group ties than its size predicts (-1: none at all). Unlike E-I
-    it corrects for group size, so small groups are not penalised for being small.
+    For an evaluator: do a group's members name each other more than chance would give,
+    given how many people in the program they could have named? 0 = as many own-group
+    ties as random choice among the others would give; 1 = all of the group's ties stay
+    inside it; negative = fewer own-group ties than chance (-1: none at all). Unlike E-I
+    it corrects for group size, so a small group is not counted as "bridging" merely
+    because it is small.
 
-    Formula: ``s_i`` = share of the ties of group i's members that go to group i (directed:
-    ties sent; undirected: each tie counted from both ends), ``w_i`` = group i's share of
-    the people with the attribute (isolates included). Index = ``(s_i - w_i) / (1 - w_i)``
-    when ``s_i >= w_i``, else ``(s_i - w_i) / w_i``. None when the group has no ties, or
-    when it is the whole population (w_i = 1).
+    Formula (as netseg computes it, the reference implementation): ``m`` = mixing matrix
+    of arcs, ``m[i, j]`` = ties sent by members of group i to members of group j (an
+    undirected tie counts as two arcs, one each way); ``d_i`` = row sum of m (all ties
+    sent by group i); ``n_i`` = people in group i (isolates included), ``n = sum n_i``::
 
-    Reference: Coleman, J. S. (1958). Relational analysis. Human Organization 17(4), 28-36;
-    as formulated in Bojanowski, M. & Corten, R. (2014). Measuring segregation in social
-    networks. Social Networks 39, 14-32.
+        E_i = d_i * (n_i - 1) / (n - 1)      expected own-group arcs (nobody names themselves)
+        r_i = (m_ii - E_i) / (d_i - E_i)     when m_ii > E_i
+        r_i = (m_ii - E_i) / E_i             otherwise
+
+    None where that is 0/0 (netseg's NaN): a group that sends no ties, or a one-person group
+    (it has nobody of its own to name, so E_i = m_ii = 0). A single group holding everyone
+    gets 0 (all its ties stay inside, exactly as chance would have it).
+
+    Coleman's 1958 paper used the approximation ``E_i = d_i * n_i / n`` (a group's share of
+    all people), which counts each person as a possible contact of themselves. In a cohort of
+    15-25 parents that is not negligible: with 5 Spanish speakers among 20, each can name 4
+    of the 19 others (21%), not 25%. If 40% of their ties stay among themselves, the
+    approximation gives (0.40 - 0.25) / 0.75 = 0.20, the exact share (0.40 - 4/19) / (15/19)
+    = 0.24: the approximation understates homophily, most in the smallest groups. netseg, and
+    this function, use the exact share (n_i - 1) / (n - 1).
+
+    References: Coleman, J. S. (1958). Relational analysis: the study of social organizations
+    with survey methods. Human Organization 17(4), 28-36. Bojanowski, M. & Corten, R. (2014).
+    Measuring segregation in social networks. Social Networks 39, 14-32; R package netseg,
+    ``coleman()`` (R/coleman.R), whose published examples the tests reproduce.
 
     >>> G = nx.path_graph(["a", "b", "c", "d"])
     >>> nx.set_node_attributes(G, {"a": "x", "b": "x", "c": "y", "d": "y"}, "race")
-    >>> {g: round(c, 6) for g, c in coleman_homophily(G, "race").items()}  # s=2/3, w=1/2
-    {'x': 0.333333, 'y': 0.333333}
+    >>> coleman_homophily(G, "race")  # x: d = 3 arcs, m = 2 (a-b both ways), E = 3 * 1/3 = 1: (2-1)/(3-1)
+    {'x': 0.5, 'y': 0.5}
     """
     net = as_arrays(G, weight=None)
     codes, groups = net.codes(attr)
@@ -235,22 +253,24 @@ def coleman_homophily(G, attr) -> dict:
     sizes = np.bincount(codes[codes >= 0], minlength=k)
     n = int(sizes.sum())
     cu, cv = _edge_codes(net, codes)
-    same = np.bincount(cu[cu == cv], minlength=k)
-    total = np.bincount(cu, minlength=k)
-    if not net.directed:
-        total = total + np.bincount(cv, minlength=k)
-        same = 2 * same
+    m = np.bincount(cu[cu == cv], minlength=k)       # own-group arcs
+    d = np.bincount(cu, minlength=k)                 # arcs sent
+    if not net.directed:  # as netseg's as_directed(g, "mutual"): each tie is an arc each way
+        m = 2 * m
+        d = d + np.bincount(cv, minlength=k)
     result = {}
     for i, g in enumerate(groups):
-        w = sizes[i] / n
-        if total[i] == 0:
+        # Scaled by (n - 1) to stay in integers (one rounding, at the division): mm = m_ii (n-1),
+        # e = E_i (n-1), dd = d_i (n-1).
+        m_i, d_i, n_i = int(m[i]), int(d[i]), int(sizes[i])
+        if d_i == 0:
             result[g] = None
             continue
-        s = same[i] / total[i]
-        if s >= w:
-            result[g] = None if w == 1 else float((s - w) / (1 - w))
+        mm, e, dd = m_i * (n - 1), d_i * (n_i - 1), d_i * (n - 1)
+        if mm > e:
+            result[g] = (mm - e) / (dd - e)
         else:
-            result[g] = float((s - w) / w)
+            result[g] = None if e == 0 else (mm - e) / e
     return result
 
 

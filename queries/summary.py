@@ -14,9 +14,10 @@ from queries.communities import louvain
 from queries.arrays import as_arrays
 from queries.homophily import cross_tie_counts, ei_index
 from queries.network import coattendance_arrays, tie_arrays
+from queries.pipeline import time_to_seat
 
-__all__ = ["cross_tie_share", "isolated_parents", "funnel", "days_to_seat", "headline_metrics", "summary_metrics",
-           "DEFAULT_ATTRIBUTES"]
+__all__ = ["cross_tie_share", "isolated_parents", "funnel", "days_to_seat", "median_days_to_seat",
+           "headline_metrics", "summary_metrics", "DEFAULT_ATTRIBUTES"]
 
 DEFAULT_ATTRIBUTES = ("race_ethnicity", "income_band")
 
@@ -86,6 +87,33 @@ def funnel(ds: Dataset, seats: pd.DataFrame | None = None) -> dict:
             "appointed": int(seats["days"].notna().sum())}
 
 
+def median_days_to_seat(ds: Dataset) -> float | None:
+    """Kaplan-Meier median of the days from graduation to a first seat: the headline "median days to a seat".
+
+    For a program and its funders: the day by which half of the graduates hold a seat, counting the
+    graduates not seated yet for as long as they have been watched (censored at the latest date in the
+    data) instead of leaving them out. The median over seated graduates only is biased low: recent
+    cohorts have had time only for quick appointments, and graduates still waiting are not in it at all.
+    None when there are no graduates, or fewer than half of them are seated yet (the curve has not
+    reached 0.5).
+
+    Formula: S(t) = prod over seat days t_i <= t of (1 - d_i / n_i); median = the first day with
+    S(t) <= 0.5 (Kaplan & Meier 1958), as :func:`queries.pipeline.time_to_seat` computes it.
+
+    Reference: Kaplan, E. L. & Meier, P. (1958). Nonparametric estimation from incomplete observations.
+    JASA 53(282), 457-481.
+
+    >>> from queries.pipeline import _doc_dataset
+    >>> median_days_to_seat(_doc_dataset())  # a seated after 30 days, b not yet (censored at 80): S(30) = 1/2
+    30.0
+    """
+    curve = time_to_seat(ds, by=None)
+    if curve.empty:
+        return None
+    value = float(curve["median_days"].iloc[0])
+    return value if math.isfinite(value) else None
+
+
 def _top_brokers(G, result=None, n: int = 10) -> tuple[list[dict], str]:
     result = result or betweenness(G, normalized=True)
     top = top_brokers(G, n=n, values=result.values).get("all", [])
@@ -107,7 +135,9 @@ def _wave_order(w: str):
 def headline_metrics(ds: Dataset, *, network: str = "ties", graph=None) -> dict:
     """The contract's headline numbers, without the costly network measures (brokers, communities, E-I
     by attribute): network, people, ties, cross-race and cross-class shares, by_wave, isolated, funnel,
-    median_days_to_seat. ``graph`` as in :func:`summary_metrics`. For pages that show only these.
+    median_days_to_seat (Kaplan-Meier, :func:`median_days_to_seat`) and median_days_to_seat_seated_only
+    (the plain median over seated graduates). ``graph`` as in :func:`summary_metrics`. For pages that
+    show only these.
     """
     return _headline(ds, network, graph)[0]
 
@@ -132,7 +162,8 @@ def _headline(ds: Dataset, network: str, graph) -> tuple[dict, object]:
         "by_wave": by_wave,
         "isolated": isolated_parents(G),
         "funnel": funnel(ds, seats),
-        "median_days_to_seat": float(median(days)) if days else None,
+        "median_days_to_seat": median_days_to_seat(ds),
+        "median_days_to_seat_seated_only": float(median(days)) if days else None,
     }, G
 
 
@@ -151,7 +182,8 @@ def summary_metrics(ds: Dataset, *, network: str = "ties", attributes: tuple[str
     return {
         **{k: head[k] for k in ("network", "people", "ties", "cross_race_tie_share", "cross_class_tie_share")},
         "ei_index": {a: ei_index(ei_graph, a) for a in attrs},
-        **{k: head[k] for k in ("by_wave", "isolated", "funnel", "median_days_to_seat")},
+        **{k: head[k] for k in ("by_wave", "isolated", "funnel", "median_days_to_seat",
+                                "median_days_to_seat_seated_only")},
         "top_brokers": brokers,
         "betweenness_method": method,
         "unmatched_names": sorted(set(unmatched)),

@@ -103,11 +103,32 @@ def test_person_metrics_by_hand():
     # constraint: one contact -> 1; two unconnected contacts -> 2 * (1/2)^2 = 0.5; isolate undefined
     assert df.loc["=a", "constraint"] == pytest.approx(1.0) and df.loc["b", "constraint"] == pytest.approx(0.5)
     assert math.isnan(df.loc["d", "constraint"])
+    # effective size n - 2t/n: =a and c have one contact (1 - 0), b two contacts not tied to each other (2 - 0)
+    assert [df.loc[p, "effective_size"] for p in ("=a", "b", "c")] == [1.0, 2.0, 1.0]
+    assert math.isnan(df.loc["d", "effective_size"])
     assert df.loc["=a", "ei_race_ethnicity"] == -1 and df.loc["b", "ei_race_ethnicity"] == 0
     assert df.loc["c", "ei_race_ethnicity"] == 1 and pd.isna(df.loc["d", "ei_race_ethnicity"])
     assert df.loc["b", "ei_income_band"] == -1
     assert df["isolated"].to_dict() == {"=a": False, "b": False, "c": False, "d": True}
     assert df.loc["d", "community"] is None and df.loc["=a", "community"] == df.loc["c", "community"] == 1
+
+
+def test_person_metrics_effective_size_star_by_hand():
+    # Star: h tied to l1..l4. Effective size (Burt 1992; Borgatti's n - 2t/n, n contacts, t ties among them):
+    # h: n = 4 leaves, t = 0 -> 4 (every contact non-redundant); each leaf: n = 1 -> 1.
+    # Then l1-l2 tied: h: n = 4, t = 1 -> 4 - 2/4 = 3.5; l1: contacts h, l2, tied to each other -> 2 - 2/2 = 1;
+    # l3: still 1. networkx.effective_size is the reference for both.
+    people = [{"person_id": p, "role": "parent"} for p in ("h", "l1", "l2", "l3", "l4")]
+    star = [{"from_person_id": "h", "to_person_id": leaf} for leaf in ("l1", "l2", "l3", "l4")]
+    for ties, want in ((star, {"h": 4.0, "l1": 1.0, "l2": 1.0, "l3": 1.0, "l4": 1.0}),
+                       (star + [{"from_person_id": "l2", "to_person_id": "l1"}],
+                        {"h": 3.5, "l1": 1.0, "l2": 1.0, "l3": 1.0, "l4": 1.0})):
+        ds = tiny_dataset(people=people, ties=ties)
+        df = person_metrics(ds).set_index("person_id")
+        assert df["effective_size"].to_dict() == pytest.approx(want)
+        assert df["effective_size"].to_dict() == pytest.approx(nx.effective_size(tie_network(ds)))
+        columns = list(df.reset_index().columns)
+        assert columns[columns.index("constraint") + 1] == "effective_size"
 
 
 def test_person_metrics_csv_is_safe_and_written(tmp_path):
@@ -118,6 +139,10 @@ def test_person_metrics_csv_is_safe_and_written(tmp_path):
     assert "'=a" in back["person_id"].tolist() and "=a" not in back["person_id"].tolist()
     assert back.set_index("person_id").loc["'=a", "ei_race_ethnicity"] == -1.0   # numbers stay numbers
     assert "name" not in back.columns and "email" not in back.columns
+    assert list(back.columns) == ["person_id", "role", "family_id", "site_id", "race_ethnicity", "income_band",
+                                  "primary_language", "degree", "betweenness", "constraint", "effective_size",
+                                  "ei_race_ethnicity", "ei_income_band", "isolated", "community"]
+    assert back.set_index("person_id").loc["b", "effective_size"] == 2.0 and back["effective_size"].isna().sum() == 1
 
 
 def test_person_metrics_demo_smoke():

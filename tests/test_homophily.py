@@ -8,6 +8,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from queries.arrays import ArrayNetwork
 from queries.errors import QueryError
 from queries.homophily import (
     assortativity,
@@ -166,26 +167,130 @@ def test_assortativity_undefined():
     assert assortativity(H, "race") is None  # no ties
 
 
+# Coleman's index as netseg computes it (Bojanowski & Corten 2014; R/coleman.R):
+#   E_i = d_i (n_i - 1) / (n - 1); r_i = (m_ii - E_i) / (d_i - E_i) if m_ii > E_i else (m_ii - E_i) / E_i,
+# m = mixing matrix of arcs (an undirected tie = two arcs), d_i = arcs sent by group i, n_i = group size.
+
+
 def test_coleman_hand_worked(tiny):
-    # people with race: a b g (x: 3), c d e (y: 3), f (z: 1) -> n = 7
-    # x: tie-ends a-b twice, b-c once -> s = 2/3, w = 3/7 -> (2/3 - 3/7) / (4/7) = 5/12
-    # y: c-d twice, b-c, e-f -> s = 2/4, w = 3/7 -> (1/2 - 3/7) / (4/7) = 1/8
-    # z: e-f only -> s = 0, w = 1/7 -> (0 - 1/7) / (1/7) = -1
-    assert coleman_homophily(tiny, "race") == pytest.approx({"x": 5 / 12, "y": 1 / 8, "z": -1.0})
+    # People with race: a b g (x: 3), c d e (y: 3), f (z: 1) -> n = 7, n - 1 = 6; h (no race) and d-h left out.
+    # Each undirected tie is two arcs.
+    # x: arcs sent a->b, b->a, b->c: d = 3, m_xx = 2; E = 3 * 2/6 = 1; 2 > 1 -> (2 - 1) / (3 - 1) = 1/2
+    # y: arcs sent c->b, c->d, d->c, e->f: d = 4, m_yy = 2; E = 4 * 2/6 = 4/3; 2 > 4/3
+    #    -> (2 - 4/3) / (4 - 4/3) = (2/3) / (8/3) = 1/4
+    # z: f alone (n_z = 1): d = 1, m_zz = 0, E = 1 * 0/6 = 0 -> (0 - 0) / 0: undefined, None
+    #    (the approximation n_i/n of Coleman 1958 gave -1 here: f "failed" to name a fellow z who does not exist)
+    assert coleman_homophily(tiny, "race") == {"x": 0.5, "y": 0.25, "z": None}
 
 
 def test_coleman_directed_uses_out_ties():
-    # a->b (x->x), a->c (x->y), c->d (y->y), d->c (y->y); n_x = n_y = 2
-    # x: s = 1/2 = w -> 0; y: s = 2/2 = 1 -> (1 - 1/2) / (1/2) = 1
+    # a->b (x->x), a->c (x->y), c->d (y->y), d->c (y->y); n_x = n_y = 2, n - 1 = 3
+    # x: d = 2, m_xx = 1, E = 2 * 1/3 = 2/3; 1 > 2/3 -> (1 - 2/3) / (2 - 2/3) = (1/3) / (4/3) = 1/4
+    # y: d = 2, m_yy = 2, E = 2/3 -> (2 - 2/3) / (2 - 2/3) = 1 (a->c, received by y, is x's arc, not y's)
     D = nx.DiGraph([("a", "b"), ("a", "c"), ("c", "d"), ("d", "c")])
     nx.set_node_attributes(D, {"a": "x", "b": "x", "c": "y", "d": "y"}, "race")
-    assert coleman_homophily(D, "race") == {"x": 0.0, "y": 1.0}
+    assert coleman_homophily(D, "race") == {"x": 0.25, "y": 1.0}
 
 
-def test_coleman_single_group_is_none():
+def test_coleman_below_chance_is_negative():
+    # a(x) b(x) c(y) d(y), ties a-c, b-d only: x sends d = 2 arcs, m_xx = 0, E = 2 * 1/3 = 2/3
+    # -> (0 - 2/3) / (2/3) = -1 (no own-group tie at all); the same for y
+    G = nx.Graph([("a", "c"), ("b", "d")])
+    nx.set_node_attributes(G, {"a": "x", "b": "x", "c": "y", "d": "y"}, "race")
+    assert coleman_homophily(G, "race") == {"x": -1.0, "y": -1.0}
+
+
+def test_coleman_single_group_is_zero_as_in_netseg():
+    # Everyone in x (n_x = n = 3): d = 4 arcs, m_xx = 4, E = 4 * 2/2 = 4; m <= E -> (4 - 4) / 4 = 0:
+    # all ties stay inside, exactly what chance gives when there is nobody else.
     G = nx.path_graph(3)
     nx.set_node_attributes(G, "x", "race")
-    assert coleman_homophily(G, "race") == {"x": None}
+    assert coleman_homophily(G, "race") == {"x": 0.0}
+
+
+def test_coleman_undefined_is_none():
+    # y sends no tie (d = 0, E = 0, m = 0: 0/0); z is a one-person group with a tie (E = 0, m = 0: 0/0)
+    G = nx.Graph([(1, 2), (1, 4)])
+    G.add_node(3)
+    nx.set_node_attributes(G, {1: "x", 2: "x", 3: "y", 4: "z"}, "race")
+    result = coleman_homophily(G, "race")
+    assert result["y"] is None and result["z"] is None
+    assert coleman_homophily(nx.empty_graph(1), "race") == {}
+    assert coleman_homophily(nx.Graph(), "race") == {}
+
+
+def test_coleman_netseg_directed_cycle():
+    # netseg tests/testthat/test-coleman.R: the directed ring 1->2->...->6->1, colours 1 1 2 2 3 3.
+    # Each group sends 2 arcs, 1 to itself; E = 2 * 1/5 = 0.4 -> (1 - 0.4) / (2 - 0.4) = 0.375
+    D = nx.DiGraph([(1, 2), (2, 3), (3, 4), (4, 5), (5, 6), (6, 1)])
+    nx.set_node_attributes(D, dict(zip(range(1, 7), [1, 1, 2, 2, 3, 3])), "color")
+    assert coleman_homophily(D, "color") == pytest.approx({1: 0.375, 2: 0.375, 3: 0.375})
+
+
+def test_coleman_netseg_coleman_1958_example():
+    # netseg tests/testthat/test-coleman.R, Coleman's own example: mixing matrix [[45, 15], [20, 20]], group sizes 60 and 40.
+    # Group 1: d = 60, E = 60 * 59/99; (45 - E) / (60 - E) = (45*99 - 60*59) / (60*99 - 60*59) = 915/2400 = 0.38125
+    # Group 2: d = 40, E = 40 * 39/99; (20 - E) / (40 - E) = (20*99 - 40*39) / (40*99 - 40*39) = 420/2400 = 0.175
+    # (Coleman's paper, with the approximation n_i/n, published 0.375 and 0.167.)
+    D = nx.DiGraph()
+    one = [f"p{i}" for i in range(60)]
+    two = [f"q{i}" for i in range(40)]
+    D.add_nodes_from(one, group=1)
+    D.add_nodes_from(two, group=2)
+    D.add_edges_from((one[i], one[i + 1]) for i in range(45))    # 45 arcs within group 1
+    D.add_edges_from((one[i], two[i]) for i in range(15))        # 15 from 1 to 2
+    D.add_edges_from((two[i], one[i]) for i in range(20))        # 20 from 2 to 1
+    D.add_edges_from((two[i], two[i + 1]) for i in range(20))    # 20 within group 2
+    assert mixing_matrix(D, "group").values.tolist() == [[45, 15], [20, 20]]
+    assert coleman_homophily(D, "group") == {1: 0.38125, 2: 0.175}
+
+
+# netseg's Classroom data (R package netseg, Bojanowski & Corten 2014): "with whom do you like to play?"
+# in a class of 9-year-olds, 26 pupils, 88 arcs; copied from netseg's data-raw/classroom-edb.csv (arcs) and
+# classroom-vdb.csv (gender). netseg's README reports coleman(Classroom, "gender") = Boy 0.9084249, Girl 0.7909699.
+CLASSROOM_GIRLS = [1006, 1009, 1012, 1015, 1021, 1027, 1030, 1057, 1063, 1066, 1069, 1075, 1078]
+CLASSROOM_BOYS = [1003, 1018, 1024, 1033, 1036, 1039, 1042, 1045, 1048, 1051, 1054, 1060, 1072]  # 1024: isolate
+CLASSROOM_ARCS = {
+    1003: [1018, 1051, 1072], 1006: [1009, 1042, 1057, 1078], 1009: [1006, 1057, 1078],
+    1012: [1015, 1021, 1075], 1015: [1012, 1021, 1078], 1018: [1042, 1048, 1051, 1060, 1072],
+    1021: [1006, 1009, 1012, 1057, 1078], 1027: [1006, 1009, 1048, 1051, 1057, 1078], 1030: [1009, 1078],
+    1033: [1051], 1036: [1006, 1033, 1042], 1039: [1018, 1042], 1042: [1006, 1018, 1039, 1051],
+    1045: [1018, 1042], 1048: [1018, 1042, 1045, 1051, 1054], 1051: [1018, 1042, 1045, 1048, 1054],
+    1054: [1018, 1039, 1048, 1051, 1072], 1057: [1009, 1078], 1060: [1003, 1018, 1042, 1051],
+    1063: [1006, 1042, 1066, 1069], 1066: [1027, 1063, 1069, 1075], 1069: [1051, 1063, 1066],
+    1072: [1003, 1018, 1051], 1075: [1009, 1027, 1057, 1078], 1078: [1006, 1009, 1057],
+}
+
+
+def _classroom():
+    D = nx.DiGraph()
+    D.add_nodes_from(CLASSROOM_BOYS, gender="Boy")
+    D.add_nodes_from(CLASSROOM_GIRLS, gender="Girl")
+    D.add_edges_from((u, v) for u, named in CLASSROOM_ARCS.items() for v in named)
+    return D
+
+
+def test_coleman_netseg_classroom_readme():
+    # Mixing matrix (Boy, Girl) [[40, 2], [5, 41]], n_boy = n_girl = 13, n - 1 = 25:
+    # Boy:  E = 42 * 12/25 = 20.16 -> (40 - 20.16) / (42 - 20.16) = 496/546 = 0.9084249...
+    # Girl: E = 46 * 12/25 = 22.08 -> (41 - 22.08) / (46 - 22.08) = 473/598 = 0.7909699...
+    D = _classroom()
+    assert D.number_of_nodes() == 26 and D.number_of_edges() == 88 and D.degree(1024) == 0
+    assert mixing_matrix(D, "gender").values.tolist() == [[40, 2], [5, 41]]
+    result = coleman_homophily(D, "gender")
+    assert result == pytest.approx({"Boy": 0.9084249, "Girl": 0.7909699}, abs=1e-7)
+    assert result == {"Boy": 496 / 546, "Girl": 473 / 598}
+
+
+def test_coleman_netseg_classroom_through_arrays():
+    # The same network built as arrays straight from the table (no networkx): the same answer.
+    ids = CLASSROOM_BOYS + CLASSROOM_GIRLS
+    pos = {p: i for i, p in enumerate(ids)}
+    arcs = [(pos[u], pos[v]) for u, named in CLASSROOM_ARCS.items() for v in named]
+    A = ArrayNetwork(ids, [u for u, _ in arcs], [v for _, v in arcs], directed=True,
+                     columns={"gender": ["Boy"] * 13 + ["Girl"] * 13})
+    assert coleman_homophily(A, "gender") == coleman_homophily(_classroom(), "gender") \
+        == {"Boy": 496 / 546, "Girl": 473 / 598}
 
 
 def _two_cohorts(n=10):

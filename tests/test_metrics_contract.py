@@ -10,7 +10,12 @@ Income: A low, B low, C high, D high, E (none), F low, T middle -> 4 described e
 Waves: pre = A-B, C-T (race 2/2 cross, class 1/2); post = A-C, B-D, E-F (race 3/3, class 2/2, E-F undescribed).
 Isolated parents: G (K is a child, T a teacher).
 Funnel: enrolled A B C D E = 5; graduated A B D = 3; appointed: A (2022-06-10 -> 2022-09-08, 90 days),
-  D (2023-06-10 -> 2023-12-07, 180 days); B's seat began before graduating -> 2; median 135 days.
+  D (2023-06-10 -> 2023-12-07, 180 days); B's seat began before graduating -> 2.
+Median days to a seat, Kaplan-Meier: B (graduated 2022-06-10, no seat since) is censored at the latest date
+  in the package, 2023-12-07 (D's seat start): 545 days. Ordered times 90 (A, seat), 180 (D, seat), 545 (B,
+  censored). S(90) = 1 - 1/3 = 2/3 (3 at risk, 1 seated); S(180) = 2/3 * (1 - 1/2) = 1/3 (2 at risk,
+  1 seated). The first day with S <= 1/2 is 180 -> median_days_to_seat = 180 (any censoring time of B
+  after 180 gives the same). Seated only: median(90, 180) = 135 -> median_days_to_seat_seated_only = 135.
 Betweenness on the chain D-B-A-C-T in 9 nodes (normalised by (n-1)(n-2)/2 = 28):
   A lies on 4 shortest paths (D-C, D-T, B-C, B-T) -> 4/28; B on 3 (D-A, D-C, D-T) -> 3/28; C on 3 -> 3/28.
 """
@@ -19,8 +24,9 @@ import json
 import pytest
 
 from civicties.cli import main
+from graph.dataset import Dataset
 from ingest.load import load_package
-from queries.summary import summary_metrics
+from queries.summary import headline_metrics, summary_metrics
 
 
 @pytest.fixture
@@ -53,7 +59,31 @@ def test_isolated_parents_only(tiny_metrics):
 
 def test_funnel_and_time_to_seat(tiny_metrics):
     assert tiny_metrics["funnel"] == {"enrolled": 5, "graduated": 3, "appointed": 2}
-    assert tiny_metrics["median_days_to_seat"] == 135.0
+    assert tiny_metrics["median_days_to_seat"] == 180.0               # Kaplan-Meier, B censored
+    assert tiny_metrics["median_days_to_seat_seated_only"] == 135.0   # A and D only: biased low
+
+
+def _without_seats_of(ds, person):
+    app = ds.appointments
+    return Dataset(tables={**ds.tables, "appointments": app[app["person_id"] != person].reset_index(drop=True)})
+
+
+def test_median_days_to_seat_none_while_fewer_than_half_are_seated(tiny_dir, sqlite_store):
+    # Without A's seats: the latest date is still D's seat start 2023-12-07; A and B (graduated 2022-06-10)
+    # are censored at 545 days, D seated at 180. S(180) = 1 - 1/3 = 2/3 and no later seat: the curve never
+    # reaches 1/2, so the Kaplan-Meier median is undefined (None); seated only: D's 180.
+    load_package(tiny_dir, sqlite_store)
+    m = headline_metrics(_without_seats_of(sqlite_store.read(), "A"))
+    assert m["median_days_to_seat"] is None and m["median_days_to_seat_seated_only"] == 180.0
+
+
+def test_median_days_to_seat_censors_recent_graduates(tiny_dir, sqlite_store):
+    # Without D's seat: the latest date becomes 2023-06-20 (post-wave ties observed), so D (graduated
+    # 2023-06-10) is censored at 10 days, A seated at 90, B censored at 2022-06-10 -> 2023-06-20 = 375.
+    # At day 90 only A and B are still at risk (D left the risk set at day 10): S(90) = 1 - 1/2 = 1/2 -> 90.
+    load_package(tiny_dir, sqlite_store)
+    m = headline_metrics(_without_seats_of(sqlite_store.read(), "D"))
+    assert m["median_days_to_seat"] == 90.0 and m["median_days_to_seat_seated_only"] == 90.0
 
 
 def test_top_brokers(tiny_metrics):
@@ -73,7 +103,7 @@ def test_empty_store_gives_nulls(sqlite_store):
     assert m["people"] == 0 and m["ties"] == 0
     assert m["cross_race_tie_share"] is None
     assert m["ei_index"]["race_ethnicity"] is None
-    assert m["median_days_to_seat"] is None
+    assert m["median_days_to_seat"] is None and m["median_days_to_seat_seated_only"] is None
 
 
 def test_cli_metrics_json(tiny_dir, tmp_path, capsys):
@@ -83,6 +113,7 @@ def test_cli_metrics_json(tiny_dir, tmp_path, capsys):
     assert main(["metrics", "--store", uri, "--json", "--attribute", "primary_language"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["ties"] == 5
+    assert out["median_days_to_seat"] == 180.0 and out["median_days_to_seat_seated_only"] == 135.0
     # language: A Spanish, everyone else English -> A-B and A-C cross, B-D C-T E-F same: (2-3)/5
     assert out["ei_index"]["primary_language"] == pytest.approx(-0.2)
 

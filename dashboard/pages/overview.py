@@ -24,8 +24,7 @@ def _bridging(attr, pooled):
     if r["after"]["share"] is None or r["change"]["share"] is None:
         return common.share(pooled), None, "all waves pooled"
     n = common.count(comparison["respondents"]["both"])
-    delta = (f"{100 * r['change']['share']:+.0f} pts {comparison['before']} → {comparison['after']}, "
-             f"same {n} respondents")
+    delta = f"{100 * r['change']['share']:+.0f} pts {comparison['before']} → {comparison['after']}, same people"
     return common.share(r["after"]["share"]), delta, (
         f"in the {comparison['after']} survey, among the {n} who answered both waves; 95% interval of the change "
         f"{common.interval(r['change']['share_ci'], points=True)}")
@@ -45,9 +44,10 @@ for col, attr, label, what in ((row[0], "race_ethnicity", "Cross-race ties", "ra
 row[2].metric("Isolated families", common.count(head["isolated_families"]),
               help="Families in which no parent has a single tie.")
 days = head["median_days_to_seat"]
-row[3].metric("Median days to a seat", "–" if days is None else f"{days:,.0f}",
+row[3].metric("Median days to a seat", "not reached" if days is None else f"{days:,.0f}",
               help="Kaplan–Meier median: the day by which half of the graduates hold a seat, counting graduates "
-                   "not yet seated for as long as they have been watched.")
+                   "not yet seated for as long as they have been watched. 'Not reached' while fewer than half "
+                   "of the graduates hold a seat.")
 common.glossary()
 
 st.subheader("Before and after: ties by survey wave", anchor="before-and-after")

@@ -46,6 +46,10 @@ SETTINGS = {s.name: s for s in [
     Setting("CIVICTIES_SIGNIN_LOCKOUT_SECONDS", "900", "The lockout window: failures older than this no longer "
             "count, and a lockout ends once fewer than the maximum remain within it."),
     Setting("CIVICTIES_MIN_PASSWORD_LENGTH", "12", "Shortest password an account may have."),
+    Setting("CIVICTIES_CONSENT_DEFAULT", "yes", "Consent assumed for people whose consent cell is empty (yes or no). "
+            "People without consent are left out of every evaluator and funder analysis and export."),
+    Setting("CIVICTIES_K_ANONYMITY", "5", "Evaluators' per-person exports are k-anonymous for this k on the "
+            "quasi-identifiers (race/ethnicity, income band, language, site, neighborhood, cohort, role)."),
     Setting("CIVICTIES_PSEUDONYM_SALT", None, "Secret behind evaluators' pseudonymous ids. Default: a random "
             "secret kept in CIVICTIES_DATA_DIR/pseudonym.key (made on first use, never committed)."),
 ]}

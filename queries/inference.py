@@ -10,9 +10,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["bh_qvalues", "expected_false_positives", "bootstrap_ratio_draws", "percentile_interval"]
+__all__ = ["bh_qvalues", "expected_false_positives", "bootstrap_ratio_draws", "percentile_interval",
+           "linearized_ratio_interval", "LINEARIZE_FROM"]
 
 BATCH = 50          # bootstrap replicates drawn at a time (bounds memory at 100,000 respondents)
+POISSON_FROM = 20_000   # from this many units, Poisson(1) resampling weights (Hanley & MacGibbon 2006)
+LINEARIZE_FROM = 20_000  # from this many units, callers may use the linearized interval instead (same answer)
 
 
 def bh_qvalues(p_values: Sequence) -> list:
@@ -67,7 +70,10 @@ def bootstrap_ratio_draws(numerators: np.ndarray, denominators: np.ndarray, *, n
     (n_boot x k) array (NaN where a draw has a zero denominator). Seeded: same inputs, same draws.
 
     Reference: Efron, B. & Tibshirani, R. (1993). An Introduction to the Bootstrap, ch. 13 (percentile
-    intervals); resampling whole respondents is the cluster bootstrap for ties nested in respondents.
+    intervals); resampling whole respondents is the cluster bootstrap for ties nested in respondents. From
+    POISSON_FROM units the weights are Poisson(1) instead of multinomial (Hanley, J. A. & MacGibbon, B. (2006).
+    Creating non-parametric bootstrap samples using Poisson frequencies. Computer Methods and Programs in
+    Biomedicine 83, 57-62): the same intervals for large samples, drawn far faster.
     """
     num = np.asarray(numerators, dtype=float)
     den = np.asarray(denominators, dtype=float)
@@ -80,7 +86,10 @@ def bootstrap_ratio_draws(numerators: np.ndarray, denominators: np.ndarray, *, n
     rng = np.random.default_rng(seed)
     for start in range(0, n_boot, BATCH):
         b = min(BATCH, n_boot - start)
-        weights = rng.multinomial(units, np.full(units, 1.0 / units), size=b).astype(float)
+        if units <= POISSON_FROM:
+            weights = rng.multinomial(units, np.full(units, 1.0 / units), size=b).astype(float)
+        else:           # Poisson(1) weights: the same bootstrap for large samples, far cheaper to draw
+            weights = rng.poisson(1.0, size=(b, units)).astype(float)
         top, bottom = weights @ num, weights @ den
         with np.errstate(invalid="ignore", divide="ignore"):
             out[start:start + b] = np.where(bottom > 0, top / bottom, np.nan)
@@ -100,3 +109,37 @@ def percentile_interval(draws: np.ndarray, level: float = 0.95) -> tuple[float |
     tail = (1 - level) / 2 * 100
     lo, hi = np.percentile(d, [tail, 100 - tail])
     return float(lo), float(hi)
+
+
+def linearized_ratio_interval(numerators: np.ndarray, denominators: np.ndarray, *, contrast=None,
+                              level: float = 0.95) -> tuple[float | None, float | None]:
+    """The interval of a ratio of sums (or of a contrast of such ratios over the same units) by Taylor
+    linearization: the large-sample equivalent of the bootstrap over units, computed in one pass.
+
+    ``numerators``/``denominators``: (units x k). ``contrast``: k weights (e.g. [-1, 1] for the change from
+    column 0 to column 1 on the same units); None for a single column. Each unit's linearized value is
+    sum_j c_j (y_ij - R_j x_ij) / X_j; the variance of the estimate is n/(n-1) x the sum of their squares.
+
+    Reference: Woodruff, R. S. (1971). A simple method for approximating the variance of a complicated
+    estimate. JASA 66(334), 411-414.
+
+    >>> num, den = np.array([[1.0], [0.0], [2.0], [1.0]]), np.array([[2.0], [2.0], [2.0], [2.0]])
+    >>> [round(x, 3) for x in linearized_ratio_interval(num, den)]
+    [0.1, 0.9]
+    """
+    from statistics import NormalDist
+    num = np.asarray(numerators, dtype=float)
+    den = np.asarray(denominators, dtype=float)
+    if num.ndim == 1:
+        num, den = num[:, None], den[:, None]
+    c = np.ones(num.shape[1]) if contrast is None else np.asarray(contrast, dtype=float)
+    n = num.shape[0]
+    X, Y = den.sum(axis=0), num.sum(axis=0)
+    if n < 2 or (X[c != 0] == 0).any():
+        return None, None
+    R = Y / np.where(X > 0, X, 1)
+    z = ((num - R * den) / np.where(X > 0, X, 1)) @ c
+    se = math.sqrt(n / (n - 1) * float((z ** 2).sum()))
+    estimate = float(R @ c)
+    half = NormalDist().inv_cdf(0.5 + level / 2) * se
+    return estimate - half, estimate + half

@@ -20,12 +20,15 @@ resampled as pairs, so the interval of the change accounts for the pairing), see
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
 from graph.dataset import Dataset
 from queries.arrays import is_missing
-from queries.inference import bootstrap_ratio_draws, percentile_interval
+from queries.inference import (LINEARIZE_FROM, bootstrap_ratio_draws, linearized_ratio_interval,
+                               percentile_interval)
 
 __all__ = ["wave_pair", "respondent_counts", "wave_comparison", "cohort_wave_comparisons", "MIN_RESPONDENTS"]
 
@@ -69,18 +72,44 @@ def respondent_counts(ds: Dataset, wave, attr: str) -> pd.DataFrame:
     return agg.reindex(respondents, fill_value=0).astype(int)[["ties", "cross"]]
 
 
-def _summary(cross: float, ties: float, draws: np.ndarray, level: float) -> dict:
+def _intervals(num: np.ndarray, den: np.ndarray, contrasts, n_boot: int, seed: int, level: float) -> list:
+    """Intervals for contrasts of the columns' ratios over the same units: the bootstrap (percentile), or
+    from LINEARIZE_FROM units its large-sample equivalent by linearization (seconds saved at 100,000)."""
+    if len(num) >= LINEARIZE_FROM:
+        return [linearized_ratio_interval(num, den, contrast=c, level=level) for c in contrasts]
+    draws = bootstrap_ratio_draws(num, den, n_boot=n_boot, seed=seed)
+    return [percentile_interval(draws @ np.asarray(c, dtype=float), level) for c in contrasts]
+
+
+def _independent_change(b: pd.DataFrame, a: pd.DataFrame, n_boot: int, seed: int, level: float):
+    """The interval of the change between two independent samples of respondents."""
+    if min(len(b), len(a)) >= LINEARIZE_FROM:
+        lb = linearized_ratio_interval(b[["cross"]].to_numpy(), b[["ties"]].to_numpy(), level=level)
+        la = linearized_ratio_interval(a[["cross"]].to_numpy(), a[["ties"]].to_numpy(), level=level)
+        if lb[0] is None or la[0] is None:
+            return None, None
+        from statistics import NormalDist
+        zq = NormalDist().inv_cdf(0.5 + level / 2)
+        se = math.hypot((lb[1] - lb[0]) / (2 * zq), (la[1] - la[0]) / (2 * zq))
+        delta = (la[0] + la[1]) / 2 - (lb[0] + lb[1]) / 2
+        return delta - zq * se, delta + zq * se
+    db = bootstrap_ratio_draws(b["cross"].to_numpy(), b["ties"].to_numpy(), n_boot=n_boot, seed=seed)
+    da = bootstrap_ratio_draws(a["cross"].to_numpy(), a["ties"].to_numpy(), n_boot=n_boot, seed=seed + 1)
+    return percentile_interval(da[:, 0] - db[:, 0], level)
+
+
+def _summary(cross: float, ties: float, interval, level: float) -> dict:
     share = float(cross / ties) if ties else None
-    lo, hi = percentile_interval(draws, level)
+    lo, hi = interval
     return {"ties": int(ties), "cross": int(cross), "share": share,
             "share_ci": [lo, hi] if lo is not None else None,
             "ei": None if share is None else 2 * share - 1,
             "ei_ci": [2 * lo - 1, 2 * hi - 1] if lo is not None else None}
 
 
-def _change(before: dict, after: dict, draws: np.ndarray, level: float) -> dict:
+def _change(before: dict, after: dict, interval) -> dict:
     delta = None if before["share"] is None or after["share"] is None else float(after["share"] - before["share"])
-    lo, hi = percentile_interval(draws, level)
+    lo, hi = interval
     return {"share": delta, "share_ci": [lo, hi] if lo is not None else None,
             "ei": None if delta is None else 2 * delta,
             "ei_ci": [2 * lo, 2 * hi] if lo is not None else None,
@@ -88,11 +117,13 @@ def _change(before: dict, after: dict, draws: np.ndarray, level: float) -> dict:
 
 
 def wave_comparison(ds: Dataset, before=None, after=None, *, attributes=("race_ethnicity", "income_band"),
-                    people=None, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict | None:
+                    people=None, n_boot: int = 1000, seed: int = 0, level: float = 0.95,
+                    counts: dict | None = None) -> dict | None:
     """Two waves compared on the same respondents (``panel``) and on all respondents (``all``).
 
     ``before``/``after`` default to :func:`wave_pair` of the data's waves; ``people`` restricts respondents
-    (e.g. one cohort's members). Returns None when there are not two waves. Otherwise::
+    (e.g. one cohort's members); ``counts`` may hold :func:`respondent_counts` already computed, keyed by
+    (wave, attribute) (many cohorts compared at once). Returns None when there are not two waves. Otherwise::
 
         {"before": "pre", "after": "post",
          "respondents": {"before": 575, "after": 199, "both": 198},
@@ -121,29 +152,32 @@ def wave_comparison(ds: Dataset, before=None, after=None, *, attributes=("race_e
         before, after = pair
     keep = None if people is None else set(people)
     out = {"before": before, "after": after, "by_attribute": {}, "level": level, "n_boot": n_boot,
-           "method": (f"percentile bootstrap over respondents ({n_boot} resamples, seed {seed}); the panel's "
+           "method": (f"percentile bootstrap over respondents ({n_boot} resamples, seed {seed}; from "
+                      f"{LINEARIZE_FROM:,} respondents its large-sample equivalent by linearization); the panel's "
                       "two waves resampled as pairs")}
     for k, attr in enumerate(attributes):
-        b, a = respondent_counts(ds, before, attr), respondent_counts(ds, after, attr)
+        counts = counts if counts is not None else {}
+        b = counts[(before, attr)] if (before, attr) in counts else respondent_counts(ds, before, attr)
+        a = counts[(after, attr)] if (after, attr) in counts else respondent_counts(ds, after, attr)
         if keep is not None:
             b, a = b[b.index.isin(keep)], a[a.index.isin(keep)]
         both = b.index.intersection(a.index)
         out["respondents"] = {"before": len(b), "after": len(a), "both": len(both)}
         # the panel: the same people, paired
         pb, pa = b.loc[both], a.loc[both]
-        draws = bootstrap_ratio_draws(np.column_stack([pb["cross"], pa["cross"]]),
-                                      np.column_stack([pb["ties"], pa["ties"]]), n_boot=n_boot, seed=seed + k)
-        panel_before = _summary(pb["cross"].sum(), pb["ties"].sum(), draws[:, 0], level)
-        panel_after = _summary(pa["cross"].sum(), pa["ties"].sum(), draws[:, 1], level)
-        panel = {"before": panel_before, "after": panel_after,
-                 "change": _change(panel_before, panel_after, draws[:, 1] - draws[:, 0], level)}
+        num = np.column_stack([pb["cross"], pa["cross"]])
+        den = np.column_stack([pb["ties"], pa["ties"]])
+        iv = _intervals(num, den, [[1, 0], [0, 1], [-1, 1]], n_boot, seed + k, level)
+        panel_before = _summary(pb["cross"].sum(), pb["ties"].sum(), iv[0], level)
+        panel_after = _summary(pa["cross"].sum(), pa["ties"].sum(), iv[1], level)
+        panel = {"before": panel_before, "after": panel_after, "change": _change(panel_before, panel_after, iv[2])}
         # everyone who answered each wave: two independent samples
-        db = bootstrap_ratio_draws(b["cross"].to_numpy(), b["ties"].to_numpy(), n_boot=n_boot, seed=seed + 100 + k)
-        da = bootstrap_ratio_draws(a["cross"].to_numpy(), a["ties"].to_numpy(), n_boot=n_boot, seed=seed + 200 + k)
-        all_before = _summary(b["cross"].sum(), b["ties"].sum(), db[:, 0], level)
-        all_after = _summary(a["cross"].sum(), a["ties"].sum(), da[:, 0], level)
-        everyone = {"before": all_before, "after": all_after,
-                    "change": _change(all_before, all_after, da[:, 0] - db[:, 0], level)}
+        ib = _intervals(b[["cross"]].to_numpy(), b[["ties"]].to_numpy(), [[1]], n_boot, seed + 100 + k, level)[0]
+        ia = _intervals(a[["cross"]].to_numpy(), a[["ties"]].to_numpy(), [[1]], n_boot, seed + 200 + k, level)[0]
+        all_before = _summary(b["cross"].sum(), b["ties"].sum(), ib, level)
+        all_after = _summary(a["cross"].sum(), a["ties"].sum(), ia, level)
+        change_iv = _independent_change(b, a, n_boot, seed + 300 + k, level)
+        everyone = {"before": all_before, "after": all_after, "change": _change(all_before, all_after, change_iv)}
         out["by_attribute"][attr] = {"panel": panel, "all": everyone}
     out.setdefault("respondents", {"before": 0, "after": 0, "both": 0})
     out["too_few"] = out["respondents"]["both"] < MIN_RESPONDENTS
@@ -158,13 +192,18 @@ def cohort_wave_comparisons(ds: Dataset, before=None, after=None, *, attributes=
     cols = ["cohort", "attribute", "respondents_before", "respondents_after", "respondents_both",
             "panel_before", "panel_after", "panel_change", "panel_change_low", "panel_change_high",
             "all_before", "all_after", "all_change"]
-    if (before is None or after is None) and wave_pair(ds.ties["wave"]) is None:
-        return pd.DataFrame(columns=cols)
+    if before is None or after is None:
+        pair = wave_pair(ds.ties["wave"])
+        if pair is None:
+            return pd.DataFrame(columns=cols)
+        before, after = pair
     rows = []
+    # each wave's respondents counted once, then cut per cohort (hundreds of cohorts at scale)
+    counts = {(w, attr): respondent_counts(ds, w, attr) for w in (before, after) for attr in attributes}
     members = ds.enrollments.groupby("cohort_id")["person_id"].apply(set)
     for i, (cohort, people) in enumerate(sorted(members.items())):
         c = wave_comparison(ds, before, after, attributes=attributes, people=people, n_boot=n_boot,
-                            seed=seed + 1000 * i, level=level)
+                            seed=seed + 1000 * i, level=level, counts=counts)
         if not c["respondents"]["before"] and not c["respondents"]["after"]:
             continue
         for attr, r in c["by_attribute"].items():

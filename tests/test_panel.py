@@ -120,3 +120,17 @@ def test_findings_read_correctly_on_the_demo(tmp_path):
     table = cohort_wave_comparisons(ds, n_boot=100)
     assert set(table["attribute"]) == {"race_ethnicity", "income_band"}
     assert (table["respondents_both"] <= table[["respondents_before", "respondents_after"]].min(axis=1)).all()
+
+
+def test_linearized_interval_agrees_with_the_bootstrap():
+    import numpy as np
+
+    from queries.inference import linearized_ratio_interval
+    rng = np.random.default_rng(5)
+    den = rng.integers(1, 6, size=(4000, 2)).astype(float)
+    num = rng.binomial(den.astype(int), [0.35, 0.6]).astype(float)
+    boot = bootstrap_ratio_draws(num, den, n_boot=2000, seed=1)
+    for contrast in ([1, 0], [0, 1], [-1, 1]):
+        lo_b, hi_b = percentile_interval(boot @ np.array(contrast, dtype=float))
+        lo_l, hi_l = linearized_ratio_interval(num, den, contrast=contrast)
+        assert abs(lo_b - lo_l) < 0.004 and abs(hi_b - hi_l) < 0.004, (contrast, lo_b, lo_l, hi_b, hi_l)

@@ -42,7 +42,7 @@ __all__ = [
     "AUDIENCES", "ATTRIBUTES", "PERMUTATIONS", "get_store", "store_info", "min_count",
     "load_overview", "load_bridging", "load_mixing", "load_outreach", "record_contact", "load_pipeline",
     "load_data_quality", "check_upload", "load_upload", "load_graph_file", "data_key", "full_dataset",
-    "audience_dataset", "site_dataset", "load_group_network", "prepare_store", "scope", "audit_download",
+    "audience_dataset", "site_dataset", "load_group_network", "prepare_store", "scope", "audit_download", "analysis_dataset",
     "readable_cohort_panel", "cohort_results_csv", "person_metrics_csv", "dictionary_csv",
 ]
 
@@ -155,6 +155,24 @@ def _site_dataset(sites: tuple[str, ...], uri: str, version: str) -> Dataset:
     return privacy.restrict_to_sites(full_dataset(uri, version), sites)
 
 
+def analysis_dataset(audience: str, sites: tuple[str, ...] | None, uri: str, version: str) -> Dataset:
+    """The dataset an audience's aggregate analyses run on, names still in (shaped afterwards): the sites'
+    data for coordinators; for evaluators and funders without the people who did not consent (and
+    everything about them), as if they were not in the data (queries.privacy.with_consent)."""
+    if audience == "coordinator":
+        return site_dataset(sites, uri, version)
+    return _consented_dataset(sites, uri, version)
+
+
+def consent_default() -> str:
+    return settings.get("CIVICTIES_CONSENT_DEFAULT") or "yes"
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _consented_dataset(sites: tuple[str, ...] | None, uri: str, version: str) -> Dataset:
+    return privacy.with_consent(site_dataset(sites, uri, version), default=consent_default())
+
+
 def audience_dataset(audience: str, sites: tuple[str, ...] | None, uri: str, version: str) -> Dataset:
     """The dataset an audience's per-person views run on: names for coordinators (of their sites),
     pseudonymized otherwise (evaluators and funders share one pseudonymized copy per scope; funders'
@@ -166,7 +184,8 @@ def audience_dataset(audience: str, sites: tuple[str, ...] | None, uri: str, ver
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _pseudonymized_dataset(sites: tuple[str, ...] | None, uri: str, version: str) -> Dataset:
-    return privacy.for_audience(site_dataset(sites, uri, version), "evaluator", salt=privacy.default_salt(uri))
+    return privacy.for_audience(site_dataset(sites, uri, version), "evaluator", salt=privacy.default_salt(uri),
+                                consent_default=consent_default())
 
 
 def _count(audience: str, n):
@@ -297,7 +316,7 @@ def load_bridging(principal: Principal) -> dict:
 @st.cache_data(show_spinner="Comparing ties with random mixing (permutation tests)…", max_entries=12)
 def _bridging(audience: str, sites, uri: str, version: str) -> dict:
     # Tests run on the sites' data with names and are shaped afterwards: pseudonyms do not change the numbers.
-    ds = site_dataset(sites, uri, version)
+    ds = analysis_dataset(audience, sites, uri, version)
     waves = _waves(ds)
     graphs = {w: tie_arrays(ds, waves=[w]) for w in waves}
     members = {str(c): people for c, people in ds.enrollments.groupby("cohort_id")["person_id"].apply(set).items()}
@@ -527,7 +546,7 @@ def load_mixing(principal: Principal, attr: str, wave: str | None = None) -> pd.
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _mixing(audience: str, sites, attr: str, wave: str | None, uri: str, version: str) -> pd.DataFrame:
-    ds = site_dataset(sites, uri, version)
+    ds = analysis_dataset(audience, sites, uri, version)
     G = tie_arrays(ds, waves=None if wave is None else [wave])
     M = homophily.mixing_matrix(G, attr)
     if audience == "funder":
@@ -549,7 +568,7 @@ def _outreach(audience: str, sites, uri: str, version: str) -> pd.DataFrame:
     if audience != "funder":
         ds = audience_dataset(audience, sites, uri, version)
         return _readable(outreach.outreach_families(ds, inactive_days=days), ds)
-    table = outreach.outreach_families(site_dataset(sites, uri, version), inactive_days=days)
+    table = outreach.outreach_families(analysis_dataset(audience, sites, uri, version), inactive_days=days)
     rows = [{"site_id": site, "reason": reason} for site, reasons in zip(table["site_id"], table["reasons"])
             for reason in reasons]
     counts = (pd.DataFrame(rows, columns=["site_id", "reason"]).groupby(["site_id", "reason"]).size()
@@ -601,7 +620,7 @@ def load_pipeline(principal: Principal, by: str = "site") -> dict:
 
 @st.cache_data(show_spinner="Following graduates to their seats…", max_entries=24)
 def _pipeline(audience: str, sites, by: str, uri: str, version: str) -> dict:
-    ds = site_dataset(sites, uri, version)
+    ds = analysis_dataset(audience, sites, uri, version)
     k = min_count()
     flows = [(s, t, int(c)) for s, t, c in pipeline.sankey_flows(ds)]
     funnel = pipeline.funnel_by(ds, by)
@@ -658,7 +677,7 @@ def load_data_quality(principal: Principal) -> dict:
 @st.cache_data(show_spinner=False, max_entries=12)
 def _quality(audience: str, sites, uri: str, version: str) -> dict:
     from graph.model import TABLES
-    ds = site_dataset(sites, uri, version)
+    ds = analysis_dataset(audience, sites, uri, version)
     rows, missing = [], []
     for name, spec in TABLES.items():
         df = ds.tables[name]
@@ -738,7 +757,7 @@ def _graph_file(audience: str, sites, fmt: str, uri: str, version: str) -> bytes
 @st.cache_data(show_spinner="Counting ties between groups…", max_entries=32)
 def _group_network(sites, attr: str, waves: tuple, view: str, height: int, uri: str, version: str) -> tuple[str, dict]:
     from dashboard import network_view as nv
-    G = nv.build_network(site_dataset(sites, uri, version), view=view, waves=waves)
+    G = nv.build_network(analysis_dataset("funder", sites, uri, version), view=view, waves=waves)
     agg = nv.aggregate_network(G, attr, min_count=min_count())
     return nv.render_aggregate_html(agg, height=height), {"hidden_links": agg.hidden_links, "groups": len(agg.graph)}
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
-    "TableSpec", "TABLES", "TABLE_ORDER", "ROLES", "ROLE_LABELS", "NODE_LABELS", "REL_TYPES",
+    "TableSpec", "TABLES", "TABLE_ORDER", "ROLES", "ROLE_LABELS", "CONSENT_VALUES", "NODE_LABELS", "REL_TYPES",
     "EdgeRecord", "GraphRecords", "to_graph_records", "edge_key",
 ]
 
@@ -44,12 +44,15 @@ class TableSpec:
 
 ROLES = ("parent", "child", "teacher", "staff", "official")
 ROLE_LABELS = {r: r.capitalize() for r in ROLES}
+# people.consent: only "yes" lets a person into evaluators' and funders' data (docs/consent.md). An empty cell
+# means the program's default (the setting CIVICTIES_CONSENT_DEFAULT), so it has no default here.
+CONSENT_VALUES = ("yes", "no", "withdrawn")
 
 TABLES: dict[str, TableSpec] = {t.name: t for t in [
     TableSpec("people",
               ("person_id", "name", "role", "family_id", "race_ethnicity", "income_band", "primary_language",
-               "site_id", "neighborhood", "email", "phone"),
-              required=("person_id",), key=("person_id",), enums={"role": ROLES},
+               "site_id", "neighborhood", "email", "phone", "consent"),
+              required=("person_id",), key=("person_id",), enums={"role": ROLES, "consent": CONSENT_VALUES},
               refs={"site_id": "sites"}, defaults={"role": "parent"}),
     TableSpec("sites", ("site_id", "name", "state"), required=("site_id",), key=("site_id",)),
     TableSpec("cohorts", ("cohort_id", "program", "site_id", "start_date", "end_date"),

@@ -5,6 +5,8 @@ so nothing here can be a real family. The story the data tells is the programs' 
 parents start with ties inside their own race and income group; PLTI cohorts add ties across both
 (the post-survey wave); graduates attend forums and civic projects, some present, and over the years some
 take seats on school boards and city commissions. PTHV teachers visit families; a few families stay isolated.
+About 3% of parents have not given (or have withdrawn) consent to evaluation, so that the evaluator and
+funder views have someone to leave out.
 """
 from __future__ import annotations
 
@@ -107,6 +109,13 @@ def generate_demo(parents: int = DEMO_PARENTS, seed: int = 7) -> dict[str, list[
                        str(rng.choice(_RACES, p=_RACE_P)), "income_band": "middle", "primary_language": "English",
                        "site_id": site_ids[k % n_sites], "neighborhood": "", "email": f"{sid.lower()}@example.org",
                        "phone": ""})
+    # a few parents said no, or later withdrew, to their data being used in evaluations (docs/consent.md).
+    # Drawn from a generator of their own so that everything else stays as it was for the same seed.
+    for person in people:
+        person["consent"] = "yes"
+    refusing = np.random.default_rng([seed, 1]).choice(parents, max(1, round(parents * 0.03)), replace=False)
+    for j, k in enumerate(sorted(int(k) for k in refusing)):
+        people[k]["consent"] = "withdrawn" if j % 3 == 2 else "no"
 
     # --- schools and bodies
     schools, bodies = [], []

@@ -1,17 +1,19 @@
-"""Who may see what: pseudonyms for evaluators, small-count suppression for funders.
+"""Who may see what: consent, pseudonyms for evaluators, small-count suppression for funders.
 
 The dashboard fetches data for one of three audiences (``AUDIENCES``) through :func:`for_audience`:
 
-- **coordinator**: the program's own staff; the data as it is, names included (they call families).
-- **evaluator**: the same analyses on pseudonymized data (:func:`pseudonymize`): every person_id and
-  family_id replaced by a keyed hash, names, e-mails, phones, free-text notes, unmatched names and
-  columns outside the data contract removed. Results per person stay linkable across pages and
-  downloads (the same person gets the same pseudonym) but not to a real person without the salt.
-- **funder**: pseudonymized too, and funder pages must show aggregates only: every count shown goes
-  through :func:`suppress_small` / :func:`suppress_frame`, so a group of fewer than ``min_count``
-  people (default 10) shows as "<10" and cannot be recovered from a total. Pseudonymizing the funder's
-  dataset is a second line of defence, not the protection itself: a page that lists people would
-  still show people, so funder pages never list them.
+- **coordinator**: the program's own staff; the data as it is, names included (they call families), and
+  everyone, consent or not (they run the program).
+- **evaluator**: the same analyses on the people who consented only (:func:`with_consent`, docs/consent.md),
+  pseudonymized (:func:`pseudonymize`): every person_id and family_id replaced by a keyed hash, names,
+  e-mails, phones, free-text notes, unmatched names and columns outside the data contract removed.
+  Results per person stay linkable across pages and downloads (the same person gets the same pseudonym)
+  but not to a real person without the salt.
+- **funder**: consenting people only, pseudonymized too, and funder pages must show aggregates only: every
+  count shown goes through :func:`suppress_small` / :func:`suppress_frame`, so a group of fewer than
+  ``min_count`` people (default 10) shows as "<10" and cannot be recovered from a total. Pseudonymizing
+  the funder's dataset is a second line of defence, not the protection itself: a page that lists people
+  would still show people, so funder pages never list them.
 
 Pseudonyms are ``"p-"`` / ``"f-"`` + the first 12 hex digits of HMAC-SHA256(salt, id) (RFC 2104). Keep
 the salt secret: ids like P000123 are easy to guess, and with the salt anyone can recompute them.
@@ -27,10 +29,10 @@ import numpy as np
 import pandas as pd
 
 from graph.dataset import Dataset
-from graph.model import TABLES
+from graph.model import CONSENT_VALUES, TABLES
 from queries.errors import QueryError
 
-__all__ = ["AUDIENCES", "restrict_to_sites", "pseudonymize", "pseudonym", "suppress_small", "suppress_frame", "for_audience",
+__all__ = ["AUDIENCES", "restrict_to_sites", "with_consent", "pseudonymize", "pseudonym", "suppress_small", "suppress_frame", "for_audience",
            "default_salt", "SUPPRESSED", "UNMATCHED_NAME"]
 
 AUDIENCES = ("coordinator", "evaluator", "funder")
@@ -230,17 +232,22 @@ def suppress_frame(df: pd.DataFrame, count_columns: Iterable[str], min_count: in
     return out
 
 
-def for_audience(ds: Dataset, audience: str, *, salt: str | bytes | None = None) -> Dataset:
+def for_audience(ds: Dataset, audience: str, *, salt: str | bytes | None = None,
+                 consent_default: str = "yes") -> Dataset:
     """The dataset an audience's pages may compute on.
 
-    coordinator: ``ds`` itself, unchanged. evaluator: :func:`pseudonymize` (``salt`` required).
-    funder: pseudonymized as well; funder pages must also pass every count they show through
-    :func:`suppress_small` / :func:`suppress_frame` and never list individual people.
+    coordinator: ``ds`` itself, unchanged (they run the program, so they see everyone, consent or not).
+    evaluator: the people who consented (:func:`with_consent`, an empty consent cell counting as
+    ``consent_default``: the caller passes the setting CIVICTIES_CONSENT_DEFAULT), then
+    :func:`pseudonymize` (``salt`` required). funder: the same; funder pages must also pass every count
+    they show through :func:`suppress_small` / :func:`suppress_frame` and never list individual people.
 
     >>> from queries.pipeline import _doc_dataset
     >>> ds = _doc_dataset()
     >>> for_audience(ds, "coordinator") is ds, for_audience(ds, "funder", salt="k").people["name"].isna().all().item()
     (True, True)
+    >>> len(for_audience(ds, "evaluator", salt="k", consent_default="no").people)   # nobody said yes
+    0
     """
     if audience not in AUDIENCES:
         raise QueryError(f"unknown audience {audience!r}; use one of {', '.join(AUDIENCES)}")
@@ -248,7 +255,64 @@ def for_audience(ds: Dataset, audience: str, *, salt: str | bytes | None = None)
         return ds
     if not salt:
         raise QueryError(f"the {audience} view needs a salt to pseudonymize people (see default_salt)")
-    return pseudonymize(ds, salt=salt)
+    return pseudonymize(with_consent(ds, default=consent_default), salt=salt)
+
+
+def with_consent(ds: Dataset, *, default: str = "yes") -> Dataset:
+    """The dataset as if the people who have not consented had never been in it.
+
+    A person stays when their ``people.consent`` is "yes", or when it is empty and ``default`` is "yes"
+    (the program's setting CIVICTIES_CONSENT_DEFAULT, passed in by the caller). "no", "withdrawn" and
+    anything else leave them out, with every row that speaks of them:
+
+    - their enrollments, attendance and appointments, and home visits they made as a teacher;
+    - every tie they reported and every tie naming them, so a consenting person's answer that names
+      a non-consenting one goes too (otherwise the network would still show where they are);
+    - names they typed that matched no one (they go with their ties);
+    - home visits to and contacts with a family all of whose members are left out (a family with a
+      consenting member keeps them: the visit is also that member's).
+
+    Sites, cohorts, events, schools and bodies are kept whole; columns are unchanged; the original is not
+    changed. Every count, rate and network measure computed on the result therefore leaves them out:
+    a cohort's size, its graduation rate, a consenting person's degree. Withdrawn consent is honoured by
+    the next computation on freshly read data; nothing is erased from the store (see ``civicties erase``).
+
+    >>> from queries.pipeline import _doc_dataset
+    >>> ds = _doc_dataset()                                   # a -> b tie; a visits b's family
+    >>> ds.people["consent"] = ["yes", "withdrawn", None]
+    >>> kept = with_consent(ds)
+    >>> kept.people["person_id"].tolist(), len(kept.ties), len(kept.home_visits)
+    (['a', 'c'], 0, 0)
+    >>> with_consent(ds, default="no").people["person_id"].tolist()   # c's empty cell now means no
+    ['a']
+    """
+    given, default = default, _consent_value(default)
+    if default not in CONSENT_VALUES:
+        raise QueryError(f"the consent default must be one of {', '.join(CONSENT_VALUES)}; got {given!r}")
+    t = ds.tables
+    people = t["people"]
+    if "consent" in people:
+        consent = people["consent"].map(_consent_value).replace("", default)
+    else:
+        consent = pd.Series(default, index=people.index, dtype=object)
+    keep = consent == "yes"
+    if keep.all():
+        return Dataset(tables=dict(t), contacts=ds.contacts)
+    out_ids = set(people.loc[~keep, "person_id"])
+    gone_families = set(people.loc[~keep, "family_id"].dropna()) - set(people.loc[keep, "family_id"].dropna())
+    out = dict(t)
+    out["people"] = people[keep]
+    ties = t["ties"]
+    out["ties"] = ties[~(ties["from_person_id"].isin(out_ids) | ties["to_person_id"].isin(out_ids))]
+    for table in ("enrollments", "attendance", "appointments"):
+        out[table] = t[table][~t[table]["person_id"].isin(out_ids)]
+    visits = t["home_visits"]
+    out["home_visits"] = visits[~(visits["teacher_id"].isin(out_ids) | visits["family_id"].isin(gone_families))]
+    out = {name: df.reset_index(drop=True) for name, df in out.items()}
+    contacts = ds.contacts
+    if "family_id" in contacts:
+        contacts = contacts[~contacts["family_id"].isin(gone_families)].reset_index(drop=True)
+    return Dataset(tables=out, contacts=contacts)
 
 
 def restrict_to_sites(ds: Dataset, sites: Iterable[str]) -> Dataset:
@@ -322,6 +386,13 @@ def _key(salt) -> bytes:
     if isinstance(salt, (bytes, bytearray)) and salt:
         return bytes(salt)
     raise QueryError("salt must be a non-empty text or bytes (keep it secret; see default_salt)")
+
+
+def _consent_value(value) -> str:
+    """A consent cell as compared: trimmed and lower-cased, "" for an empty cell (None, NaN, blank)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value).strip().lower()
 
 
 def _digest(key: bytes, value: str) -> str:

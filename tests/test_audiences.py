@@ -225,3 +225,22 @@ def test_funder_sankey_hides_no_lone_flow(store_uri, screens):
         hidden = [(s, t, c) for s, t, c in full if s == source and (s, t, c) not in shown and c]
         # One hidden flow from a node would be its in-flow minus the flows drawn beside it.
         assert len(hidden) != 1 or hidden[0][2] >= 10 or len([f for f in full if f[0] == source]) == 1
+
+
+def test_evaluators_and_funders_leave_out_people_without_consent(store_uri, screens, people):
+    from dashboard import data
+    from queries.privacy import pseudonym
+    refused = people[people["consent"].isin(["no", "withdrawn"])]
+    assert len(refused), "the demo has people who did not consent"
+    parents = people[people["role"].fillna("parent") == "parent"]
+    consenting_parents = parents[~parents["person_id"].isin(refused["person_id"])]
+    assert data.load_overview(principal("admin"))["headline"]["parents"] == len(parents)
+    assert data.load_overview(principal("evaluator"))["headline"]["parents"] == len(consenting_parents)
+    funder = data.load_overview(principal("funder"))["headline"]["parents"]
+    assert funder == len(consenting_parents) or isinstance(funder, str)
+    salt = data.privacy.default_salt(store_uri)
+    gone = {pseudonym(p, salt=salt) for p in refused["person_id"]}
+    evaluator = "\n".join(t for (role, _page), t in screens.items() if role == "evaluator")
+    assert not [p for p in gone if p in evaluator]
+    graph = data.load_graph_file(principal("evaluator"), "GraphML").decode("utf-8")
+    assert not [p for p in gone if p in graph]

@@ -34,7 +34,7 @@ from graph.store import Store, default_store_uri, open_store
 from ingest.demo import write_demo
 from ingest.load import LoadReport, check_package, load_package, raw_from_uploads
 from ingest.problems import IngestError, Problem
-from queries import export, findings, formation, homophily, inference, outreach, panel, pipeline, privacy
+from queries import export, findings, formation, homophily, inference, kanon, outreach, panel, pipeline, privacy
 from queries.network import snapshots_by_year, tie_arrays
 from queries.summary import headline_metrics
 
@@ -436,7 +436,8 @@ def person_metrics_csv(principal: Principal) -> bytes:
 
 @st.cache_data(show_spinner="Measuring everyone…", max_entries=4)
 def _person_metrics_csv(audience: str, sites, uri: str, version: str) -> bytes:
-    return export.person_metrics_csv(audience_dataset(audience, sites, uri, version)).encode("utf-8")
+    ds, note = _export_dataset(audience, sites, uri, version)
+    return export.person_metrics_csv(ds, note=note).encode("utf-8")
 
 
 PANEL_BOOTSTRAP = 1000           # resamples for the whole network's same-respondent comparison
@@ -751,7 +752,17 @@ def audit_download(principal: Principal, what: str, rows: int | None = None) -> 
 @st.cache_data(show_spinner="Writing the network file…", max_entries=8)
 def _graph_file(audience: str, sites, fmt: str, uri: str, version: str) -> bytes:
     writer = export.to_graphml if fmt == "GraphML" else export.to_gexf
-    return writer(audience_dataset(audience, sites, uri, version))   # no path: the file's bytes
+    ds, note = _export_dataset(audience, sites, uri, version)
+    return writer(ds, note=note)   # no path: the file's bytes
+
+
+def _export_dataset(audience: str, sites, uri: str, version: str):
+    """The dataset a per-person download is written from, and its note: for evaluators pseudonymized and
+    k-anonymous on the quasi-identifiers (CIVICTIES_K_ANONYMITY; queries.kanon); coordinators' as it is."""
+    ds = audience_dataset(audience, sites, uri, version)
+    if audience != "evaluator":
+        return ds, None
+    return kanon.k_anonymous_dataset(ds, k=settings.get_int("CIVICTIES_K_ANONYMITY"))
 
 
 @st.cache_data(show_spinner="Counting ties between groups…", max_entries=32)

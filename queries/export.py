@@ -5,14 +5,22 @@ return) as a formula, so a name like ``=HYPERLINK(...)`` typed into an intake fo
 coordinator opens a download ("CSV injection", OWASP). Every CSV this project hands out goes through
 :func:`safe_frame`, which prefixes such text cells with a single quote: spreadsheets then show the text
 as typed. Numbers stay numbers (a negative E-I index is data, not a formula).
+
+Each export can carry a ``note``: the report of :func:`queries.kanon.k_anonymize` for a k-anonymous
+evaluator's dataset (docs/k-anonymity.md), so that whoever opens the file can see what was coarsened
+and the k reached. GraphML keeps it as the graph attribute ``k_anonymity`` (JSON text), GEXF as the
+file's ``<meta><description>`` ("k_anonymity: " + the JSON; Gephi's format has no graph attributes),
+the CSV as leading lines that begin with "# " (:func:`person_metrics_csv`).
 """
 from __future__ import annotations
 
 import io
 import json
 import math
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
+from xml.etree.ElementTree import SubElement
 
 import networkx as nx
 import numpy as np
@@ -20,6 +28,7 @@ import pandas as pd
 
 from graph.dataset import Dataset
 from queries.errors import QueryError
+from queries.kanon import summary as _kanon_summary
 
 __all__ = ["to_graphml", "to_gexf", "person_metrics", "person_metrics_csv", "safe_csv_cell", "safe_frame",
            "FORMULA_PREFIXES", "PERSON_METRIC_COLUMNS"]
@@ -31,7 +40,7 @@ PERSON_METRIC_COLUMNS = ["person_id", "role", "family_id", "site_id", "race_ethn
                          "ei_race_ethnicity", "ei_income_band", "isolated", "community"]
 
 
-def to_graphml(G: nx.Graph | Dataset, path: str | Path | None = None) -> Path | bytes:
+def to_graphml(G: nx.Graph | Dataset, path: str | Path | None = None, *, note: Mapping | None = None) -> Path | bytes:
     """Write ``G`` as GraphML (Gephi, Cytoscape, yEd) and return the path; with no path, return the
     file's bytes (for a download button). A Dataset stands for its union tie network.
 
@@ -39,46 +48,57 @@ def to_graphml(G: nx.Graph | Dataset, path: str | Path | None = None) -> Path | 
     written as their sorted members joined by "; " (``{"post", "pre"}`` -> ``"post; pre"``), lists and
     tuples joined in order, dicts as JSON, dates as ISO text; None and NaN are left out (the attribute
     is simply absent on that node). An attribute holding different types on different nodes is
-    written as text throughout.
+    written as text throughout. ``note`` (a k-anonymity report) becomes the graph attribute
+    ``k_anonymity``, JSON text.
 
     >>> import tempfile, os
     >>> G = nx.Graph([("a", "b", {"waves": {"pre", "post"}})]); G.nodes["a"]["race"] = None
     >>> p = to_graphml(G, os.path.join(tempfile.mkdtemp(), "g.graphml"))
     >>> nx.read_graphml(p).edges["a", "b"]["waves"]
     'post; pre'
+    >>> H = nx.read_graphml(to_graphml(G, os.path.join(tempfile.mkdtemp(), "n.graphml"), note={"k": 5}))
+    >>> H.graph["k_anonymity"]
+    '{"k": 5}'
     """
-    return _write(nx.write_graphml, G, path)
+    return _write(nx.write_graphml, G, path, note)
 
 
-def to_gexf(G: nx.Graph | Dataset, path: str | Path | None = None) -> Path | bytes:
+def to_gexf(G: nx.Graph | Dataset, path: str | Path | None = None, *, note: Mapping | None = None) -> Path | bytes:
     """Write ``G`` as GEXF 1.2 (Gephi's own format) and return the path (no path: the bytes); values
-    made plain as in :func:`to_graphml`.
+    made plain as in :func:`to_graphml`. ``note`` (a k-anonymity report) goes into the file's
+    ``<meta><description>`` as "k_anonymity: " + JSON text (GEXF has no graph attributes).
 
     >>> import tempfile, os
     >>> G = nx.Graph([("a", "b", {"tie_types": {"friend"}})])
     >>> p = to_gexf(G, os.path.join(tempfile.mkdtemp(), "g.gexf"))
     >>> nx.read_gexf(p).edges["a", "b"]["tie_types"]
     'friend'
+    >>> b'<description>k_anonymity: {"k": 5}</description>' in to_gexf(G, note={"k": 5})
+    True
     """
-    return _write(nx.write_gexf, G, path)
+    return _write(nx.write_gexf, G, path, note)
 
 
-def person_metrics(ds: Dataset, *, G: nx.Graph | None = None, seed: int = 0) -> pd.DataFrame:
+def person_metrics(ds: Dataset, *, G: nx.Graph | None = None, seed: int = 0,
+                   note: Mapping | None = None) -> pd.DataFrame:
     """One row per person of the tie network with their network position, for analysis elsewhere.
 
-    Columns: the person's id and attributes (no names or contact details), ``degree`` (number of people
-    they are tied to), ``betweenness`` (normalized; how often they lie on shortest paths between others:
-    brokers; Freeman 1977, via ``queries.kernels``, which samples on very large networks), ``constraint``
-    (Burt 1992: high = their contacts all know each other; NaN for isolates), ``effective_size`` (Burt
-    1992: how many of their contacts are non-redundant, i.e. not tied to their other contacts; Borgatti's
-    ``n - 2t/n`` for n contacts with t ties among them, so a parent whose contacts are strangers to each
-    other scores n and one whose contacts all know each other scores near 1; NaN for isolates, as
-    ``nx.effective_size``), ``ei_race_ethnicity`` and
-    ``ei_income_band`` (Krackhardt & Stern's E-I over their own ties, -1 all inside their group, +1 all
-    across; NaN when undefined), ``isolated`` (no tie), ``community`` (1 = largest modularity
-    community; Louvain/Leiden, seeded; None for isolates). ``G`` defaults to ``tie_network(ds)``.
-    ``df.attrs["methods"]`` says how betweenness, constraint and communities were computed (effective
-    size is exact: networkx, or igraph's local clustering on large networks).
+    Columns: the person's id and attributes (no names or contact details; ``cohort_id`` too, after
+    ``primary_language``, when the people table has one, as a k-anonymous dataset's does: see
+    ``queries.kanon``), ``degree`` (number of people they are tied to), ``betweenness`` (normalized;
+    how often they lie on shortest paths between others: brokers; Freeman 1977, via
+    ``queries.kernels``, which samples on very large networks), ``constraint`` (Burt 1992: high = their
+    contacts all know each other; NaN for isolates), ``effective_size`` (Burt 1992: how many of their
+    contacts are non-redundant, i.e. not tied to their other contacts; Borgatti's ``n - 2t/n`` for n
+    contacts with t ties among them, so a parent whose contacts are strangers to each other scores n
+    and one whose contacts all know each other scores near 1; NaN for isolates, as
+    ``nx.effective_size``), ``ei_race_ethnicity`` and ``ei_income_band`` (Krackhardt & Stern's E-I
+    over their own ties, -1 all inside their group, +1 all across; NaN when undefined), ``isolated``
+    (no tie), ``community`` (1 = largest modularity community; Louvain/Leiden, seeded; None for
+    isolates). ``G`` defaults to ``tie_network(ds)``. ``df.attrs["methods"]`` says how betweenness,
+    constraint and communities were computed (effective size is exact: networkx, or igraph's local
+    clustering on large networks). ``note`` (a k-anonymity report) is kept as
+    ``df.attrs["k_anonymity"]``.
 
     >>> from queries.export import _doc_dataset
     >>> person_metrics(_doc_dataset())[["person_id", "degree", "betweenness", "effective_size", "community"]]
@@ -95,11 +115,19 @@ def person_metrics(ds: Dataset, *, G: nx.Graph | None = None, seed: int = 0) -> 
         G = tie_network(ds)
     elif not isinstance(G, nx.Graph):
         raise QueryError("G must be a networkx graph (e.g. tie_network(ds)) or None")
+    note = _check_note(note)
+    attrs = ["role", "family_id", "site_id", "race_ethnicity", "income_band", "primary_language"]
+    columns = list(PERSON_METRIC_COLUMNS)
+    if "cohort_id" in ds.people.columns:
+        attrs.append("cohort_id")
+        columns.insert(columns.index("primary_language") + 1, "cohort_id")
     nodes = list(G.nodes())
     if not nodes:
-        return pd.DataFrame(columns=PERSON_METRIC_COLUMNS)
+        df = pd.DataFrame(columns=columns)
+        if note is not None:
+            df.attrs["k_anonymity"] = note
+        return df
     people = ds.people.set_index("person_id")
-    attrs = ["role", "family_id", "site_id", "race_ethnicity", "income_band", "primary_language"]
     df = pd.DataFrame({"person_id": nodes})
     for a in attrs:
         df[a] = df["person_id"].map(people[a]) if a in people else None
@@ -122,22 +150,35 @@ def person_metrics(ds: Dataset, *, G: nx.Graph | None = None, seed: int = 0) -> 
         for n in part:
             label[n] = i
     df["community"] = pd.Series([None if degree[n] == 0 else label.get(n) for n in nodes], dtype=object)
-    df = df.sort_values("person_id", kind="stable").reset_index(drop=True)[PERSON_METRIC_COLUMNS]
+    df = df.sort_values("person_id", kind="stable").reset_index(drop=True)[columns]
     df = df.astype({c: object for c in attrs})
     df[attrs] = df[attrs].where(df[attrs].notna(), None)
     df.attrs["methods"] = {"betweenness": btw.detail, "constraint": con.detail, "communities": com.detail}
+    if note is not None:
+        df.attrs["k_anonymity"] = note
     return df
 
 
-def person_metrics_csv(ds: Dataset, path: str | Path | None = None, *, G: nx.Graph | None = None) -> str:
+def person_metrics_csv(ds: Dataset, path: str | Path | None = None, *, G: nx.Graph | None = None,
+                       note: Mapping | None = None) -> str:
     """The :func:`person_metrics` table as CSV text, made safe for spreadsheets (:func:`safe_frame`);
     also written to ``path`` (UTF-8) when one is given.
+
+    With a ``note`` (a k-anonymity report, :func:`queries.kanon.k_anonymize`) the text begins with lines
+    that start with "# " and say the k asked for and reached, what was coarsened and how many people
+    were suppressed (:func:`queries.kanon.summary`; no commas, so a spreadsheet shows each in one cell).
+    To read the table back skip them: ``pd.read_csv(path, skiprows=n)`` with n the number of such lines.
 
     >>> from queries.export import _doc_dataset
     >>> person_metrics_csv(_doc_dataset()).splitlines()[0]
     'person_id,role,family_id,site_id,race_ethnicity,income_band,primary_language,degree,betweenness,constraint,effective_size,ei_race_ethnicity,ei_income_band,isolated,community'
+    >>> person_metrics_csv(_doc_dataset(), note={"k": 2, "k_reached": 2, "columns": ["role"]}).splitlines()[:2]
+    ['# k-anonymity: k=2 reached 2 on role', '# generalized: nothing']
     """
+    note = _check_note(note)
     text = safe_frame(person_metrics(ds, G=G)).to_csv(index=False, lineterminator="\n")
+    if note is not None:
+        text = "".join(f"# {line}\n" for line in _kanon_summary(note)) + text
     if path is not None:
         Path(path).write_text(text, encoding="utf-8")
     return text
@@ -186,11 +227,16 @@ def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
 # -- private helpers ---------------------------------------------------------------------
 
 
-def _write(writer, G, path) -> Path | bytes:
+def _write(writer, G, path, note=None) -> Path | bytes:
+    note = _check_note(note)
     if isinstance(G, Dataset):
         from queries.network import tie_network
         G = tie_network(G)
     H = _plain_graph(G)
+    if note is not None:
+        H.graph["k_anonymity"] = _note_json(note)
+        if writer is nx.write_gexf:
+            writer = _gexf_writer_with_note(H.graph["k_anonymity"])
     if path is None:
         buffer = io.BytesIO()
         writer(H, buffer)
@@ -198,6 +244,30 @@ def _write(writer, G, path) -> Path | bytes:
     path = Path(path)
     writer(H, path)
     return path
+
+
+def _check_note(note) -> dict | None:
+    if note is None:
+        return None
+    if not isinstance(note, Mapping):
+        raise QueryError(f"note must be a k-anonymity report (a dict) or None; got {type(note).__name__}")
+    return dict(note)
+
+
+def _note_json(note: Mapping) -> str:
+    return json.dumps(note, ensure_ascii=False, default=str, sort_keys=True)
+
+
+def _gexf_writer_with_note(text: str):
+    """nx.write_gexf, with ``text`` as the ``<meta><description>`` (networkx writes no graph attributes)."""
+    from networkx.readwrite.gexf import GEXFWriter
+
+    def write(H, target):
+        writer = GEXFWriter(encoding="utf-8", prettyprint=True, version="1.2draft")
+        SubElement(writer.xml.find("meta"), "description").text = "k_anonymity: " + text
+        writer.add_graph(H)
+        writer.write(target if not isinstance(target, Path) else str(target))
+    return write
 
 
 def _plain_value(value):

@@ -244,3 +244,22 @@ def test_evaluators_and_funders_leave_out_people_without_consent(store_uri, scre
     assert not [p for p in gone if p in evaluator]
     graph = data.load_graph_file(principal("evaluator"), "GraphML").decode("utf-8")
     assert not [p for p in gone if p in graph]
+
+
+def test_evaluator_downloads_are_k_anonymous(store_uri, screens):
+    import io
+    import json
+
+    import networkx as nx
+
+    from dashboard import data
+    from queries.kanon import smallest_class
+    graph = data.load_graph_file(principal("evaluator"), "GraphML")
+    G = nx.read_graphml(io.BytesIO(graph))
+    note = json.loads(G.graph["k_anonymity"])
+    assert note["k"] == 5 and note["k_reached"] >= 5
+    quasi = ["race_ethnicity", "income_band", "primary_language", "site_id", "neighborhood", "cohort_id", "role"]
+    nodes = pd.DataFrame([{q: d.get(q) for q in quasi} for _, d in G.nodes(data=True)])
+    assert smallest_class(nodes, [q for q in quasi if q in nodes]) >= 5
+    text = data.person_metrics_csv(principal("evaluator")).decode("utf-8")
+    assert text.startswith("# ") and "k-anonymity" in text.splitlines()[0].lower().replace("_", "-")

@@ -1,5 +1,6 @@
 """queries.export: Gephi files that open, per-person metrics, CSV cells that cannot run as formulas."""
 import io
+import json
 import math
 import sys
 from datetime import date
@@ -157,3 +158,34 @@ def test_person_metrics_demo_smoke():
 def test_person_metrics_of_an_empty_dataset():
     assert person_metrics(tiny_dataset()).empty
     assert person_metrics_csv(tiny_dataset()).startswith("person_id,role,")
+
+
+def test_exports_carry_a_k_anonymity_note_and_are_unchanged_without_one(tmp_path):
+    ds = metrics_dataset()
+    note = {"k": 2, "k_reached": 2, "generalized": {"income_band": "blanked for 1 people"}, "suppressed_rows": 0,
+            "rows": 4, "columns": ["race_ethnicity", "income_band"]}
+    H = nx.read_graphml(to_graphml(ds, tmp_path / "n.graphml", note=note))
+    assert json.loads(H.graph["k_anonymity"]) == note
+    assert "k_anonymity" not in nx.read_graphml(to_graphml(ds, tmp_path / "plain.graphml")).graph
+    gexf = to_gexf(ds, tmp_path / "n.gexf", note=note).read_text(encoding="utf-8")
+    assert "<description>k_anonymity: {" in gexf and nx.read_gexf(tmp_path / "n.gexf").number_of_nodes() == 4
+    assert b"k_anonymity" not in to_gexf(ds)
+    plain = person_metrics_csv(ds)
+    text = person_metrics_csv(ds, note=note)
+    assert text.splitlines()[:3] == ["# k-anonymity: k=2 reached 2 on race_ethnicity; income_band (4 people)",
+                                     "# generalized: income_band (blanked for 1 people)",
+                                     "# suppressed: 0 people (all quasi-identifiers blanked)"]
+    assert text.endswith(plain) and text.count("\n") == plain.count("\n") + 3
+    assert person_metrics(ds, note=note).attrs["k_anonymity"] == note
+    with pytest.raises(QueryError, match="note"):
+        to_graphml(ds, note="k=5")
+
+
+def test_person_metrics_carries_a_cohort_column_when_people_have_one():
+    people = [{"person_id": p, "role": "parent", "cohort_id": c} for p, c in (("a", "C1"), ("b", None), ("c", "C1"))]
+    ds = tiny_dataset(people=people, ties=[{"from_person_id": "a", "to_person_id": "b"}])
+    df = person_metrics(ds)
+    columns = list(df.columns)
+    assert columns[columns.index("primary_language") + 1] == "cohort_id"
+    assert df.set_index("person_id")["cohort_id"].to_dict() == {"a": "C1", "b": None, "c": "C1"}
+    assert "cohort_id" not in person_metrics(metrics_dataset()).columns

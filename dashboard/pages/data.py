@@ -77,7 +77,9 @@ else:
                        file_name=f"civicties.{ext}", mime=mime, key="graph_download",
                        on_click=data.audit_download, args=(principal, f"tie network ({fmt})"))
     if audience == "evaluator":
-        st.caption("People appear under pseudonyms.")
+        st.caption(f"People appear under pseudonyms, and the file is {data.settings.get_int('CIVICTIES_K_ANONYMITY')}"
+                   "-anonymous on race/ethnicity, income band, language, site, neighborhood, cohort and role: "
+                   "rare combinations are coarsened, and the file says what was coarsened and the k it reached.")
     st.subheader("Per-person network measures")
     st.markdown("Degree, betweenness, constraint, effective size, E-I of one's own ties, isolation and community, "
                 "one row per person" + (" (pseudonyms)." if audience == "evaluator" else "."))

@@ -1,4 +1,4 @@
-"""The `civicties` command line: demo, check, ingest, metrics, report, export, reset, users, audit.
+"""The `civicties` command line: demo, check, ingest, metrics, report, export, reset, erase, users, audit.
 
 Whoever can run it against a store (read the SQLite file, hold the Neo4j credentials) can read every record
 anyway, so the command line acts as an admin; what it changes or exports goes to the audit log as `cli:<user>`.
@@ -13,7 +13,7 @@ import time
 
 from dashboard.accounts import AccountError
 from graph.errors import StoreError
-from graph.store import open_store
+from graph.store import SQLiteStore, open_store
 from ingest.problems import IngestError
 from queries.errors import QueryError
 
@@ -241,6 +241,49 @@ def _cmd_reset(args) -> int:
     return 0
 
 
+def _cmd_erase(args) -> int:
+    from dashboard import accounts
+    from graph.store import UnknownIdError
+    people = [i for i in args.person if i.strip()]
+    families = [i for i in args.family if i.strip()]
+    if not people and not families:
+        raise _UsageError("name whom to erase: --person ID or --family ID (each repeatable); nothing was changed")
+    if not args.yes and not args.dry_run:
+        raise _UsageError("erase removes these people for good, with everything of theirs; add --yes to confirm "
+                          "(or --dry-run to see what it would remove); nothing was changed")
+    with open_store(args.store) as store:
+        try:
+            removed = store.erase(people, families, dry_run=args.dry_run)
+        except UnknownIdError as e:
+            raise _UsageError(str(e)) from e
+        rows = sum(removed.values())
+        if not args.dry_run:
+            # that an erasure happened and how big it was: never whom (no id, no name)
+            target = " and ".join(kind for kind, ids in (("person", people), ("family", families)) if ids)
+            accounts.audit(store, accounts.cli_actor(), "erasure", role="admin", target=target, rows=rows,
+                           detail="civicties erase")
+        label = store.label
+        sqlite = isinstance(store, SQLiteStore)
+    if args.json:
+        print(json.dumps({"dry_run": args.dry_run, "store": label, "rows": rows, "removed": removed}, indent=2))
+        return 0
+    kinds = ", ".join(f"{kind} {n}" for kind, n in removed.items())
+    if args.dry_run:
+        print(f"Dry run: erasing would remove {rows} rows from {label} ({kinds}). Nothing was changed.")
+        return 0
+    people_n, families_n = removed.get("Person", 0), removed.get("Family", 0)
+    print(f"Erased {people_n} {'person' if people_n == 1 else 'people'} and {families_n} "
+          f"{'family' if families_n == 1 else 'families'} from {label}: {rows} rows removed ({kinds}).")
+    if sqlite:
+        print("The space they took in the SQLite file and its WAL was overwritten (secure_delete, VACUUM).")
+    else:
+        print("Neo4j keeps its transaction logs for a while (db.tx_log.rotation.retention_policy): see "
+              "docs/erasure.md.")
+    print("Open dashboards show the change on their next page run. Exports already downloaded and backups still "
+          "hold them (docs/erasure.md).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="civicties", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -287,6 +330,17 @@ def build_parser() -> argparse.ArgumentParser:
     _store_arg(p)
     p.add_argument("--yes", action="store_true", help="confirm")
     p.set_defaults(func=_cmd_reset)
+    p = sub.add_parser("erase", help="remove people, or whole families, with everything of theirs, on request "
+                                     "(docs/erasure.md)")
+    _store_arg(p)
+    p.add_argument("--person", action="append", default=[], metavar="ID",
+                   help="people.person_id of someone to erase (repeatable)")
+    p.add_argument("--family", action="append", default=[], metavar="ID",
+                   help="people.family_id of a family to erase with all its members (repeatable)")
+    p.add_argument("--dry-run", action="store_true", help="count what would be removed; change nothing")
+    p.add_argument("--yes", action="store_true", help="confirm: erase for good")
+    p.add_argument("--json", action="store_true", help="print what was removed as JSON")
+    p.set_defaults(func=_cmd_erase)
     p = sub.add_parser("users", help="dashboard accounts: add, list, disable, enable, set-role, set-sites, "
                                      "set-email, reset-password (docs/accounts.md)")
     users = p.add_subparsers(dest="action", required=True)

@@ -17,6 +17,9 @@ Same interface as the SQLite store (graph/store.py). How it keeps its promises:
 * Safe Cypher: every query is a module-level constant built at import from the model's labels and
   relationship types (graph/model.py); every value travels as a parameter (tests/test_cypher_safety.py).
 * Reads: the whole dataset in one read transaction, one query per node label and per relationship type.
+* Erasure (`erase`, docs/erasure.md): one write transaction finds who and what goes, deletes every relationship
+  that touches an erased person or family, then the nodes with a plain DELETE, so a relationship that appeared
+  meanwhile fails the transaction instead of being dropped uncounted.
 * Bounded waits: a new driver checks the server at once (nothing listening: `StoreError` in well under a
   second); connection (5 s), acquisition (15 s) and retry (10 s) timeouts bound the rest, so a server that
   dies under an open driver is a clear `StoreError` within about 20 s. A driver that failed that way is
@@ -34,7 +37,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from graph.errors import StoreError
 from graph.model import DERIVED_EDGES, NODE_LABELS, REL_ENDS, REL_TYPES, ROLE_LABELS, ROLES, GraphRecords
-from graph.store import ACCOUNT_FIELDS, AUDIT_FIELDS, Store
+from graph.store import ACCOUNT_FIELDS, AUDIT_FIELDS, ERASED_NODE_LABELS, Store, UnknownIdError
 
 __all__ = ["Neo4jStore", "DEFAULT_URI", "DEFAULT_USER", "DEFAULT_PASSWORD", "DEFAULT_DATABASE"]
 
@@ -149,6 +152,26 @@ def _cypher_counts() -> str:
     return f"RETURN [{nodes}] AS nodes, [{rels}] AS rels"
 
 
+def _cypher_erase_find(label: str) -> str:
+    return f"UNWIND $ids AS id MATCH (n:{_ident(label)} {{id: id}}) RETURN n.id AS id"
+
+
+def _cypher_erase_rels(*, delete: bool) -> str:
+    # Every relationship that touches an erased person or family, whatever its type and direction, once.
+    # (Collected rather than a CALL {} UNION, whose syntax changed within Neo4j 5.)
+    rels = (f"OPTIONAL MATCH (p:{_ident('Person')})-[r]-() WHERE p.id IN $people WITH collect(r) AS mine "
+            f"OPTIONAL MATCH (f:{_ident('Family')})-[r]-() WHERE f.id IN $families "
+            f"WITH mine, collect(r) AS theirs UNWIND mine + theirs AS r WITH DISTINCT r ")
+    if delete:
+        return rels + "WITH r, type(r) AS kind DELETE r RETURN kind, count(*) AS n"
+    return rels + "RETURN type(r) AS kind, count(r) AS n"
+
+
+def _cypher_erase_nodes(label: str) -> str:
+    # A plain DELETE: the relationships went first (ERASE_RELS); one that is left fails the transaction.
+    return f"MATCH (n:{_ident(label)}) WHERE n.id IN $ids DELETE n RETURN count(*) AS deleted"
+
+
 def _cypher_delete_some() -> str:
     # Only the model's nodes: anything else sharing the database is left alone.
     labels = "|".join(_ident(label) for label in NODE_LABELS)
@@ -173,6 +196,21 @@ READ_RELS = {rel: _cypher_read_rels(rel) for rel in REL_TYPES}
 COUNTS = _cypher_counts()
 DELETE_SOME = _cypher_delete_some()
 PING = "RETURN 1 AS one"
+
+# Erasure (Neo4jStore.erase): the same sets as the SQLite store's (graph/store.py), found the same way.
+ERASE_FIND = {label: _cypher_erase_find(label) for label in ("Person", "Family")}
+ERASE_FAMILY_MEMBERS = ("MATCH (p:Person)-[:MEMBER_OF]->(f:Family) WHERE f.id IN $families "
+                        "RETURN DISTINCT p.id AS id")
+ERASE_EMPTIED_FAMILIES = ("MATCH (p:Person)-[:MEMBER_OF]->(f:Family) WHERE p.id IN $people WITH DISTINCT f "
+                          "WHERE NOT EXISTS { MATCH (o:Person)-[:MEMBER_OF]->(f) WHERE NOT o.id IN $people } "
+                          "RETURN f.id AS id")
+ERASE_ORPHANED_NAMES = ("MATCH (p:Person)-[:NAMED]->(u:UnmatchedName) WHERE p.id IN $people WITH DISTINCT u "
+                        "WHERE NOT EXISTS { MATCH (o:Person)-[:NAMED]->(u) WHERE NOT o.id IN $people } "
+                        "RETURN u.id AS id")
+ERASE_FAMILY_CONTACTS = "MATCH (c:Contact) WHERE c.family_id IN $families RETURN c.id AS id"
+ERASE_COUNT_RELS = _cypher_erase_rels(delete=False)
+ERASE_RELS = _cypher_erase_rels(delete=True)
+ERASE_NODES = {label: _cypher_erase_nodes(label) for label in ERASED_NODE_LABELS}
 
 # What a deployment keeps beside the data (graph/store.py): accounts, the audit log, facts about the store.
 # Their labels are not the model's, so reset() (DELETE_SOME) and counts() leave them alone.
@@ -436,6 +474,16 @@ class Neo4jStore(Store):
         while self._call("emptying the database", "write", _delete_some, 10_000):
             pass
 
+    def erase(self, person_ids: list[str], family_ids: list[str], *, dry_run: bool = False) -> dict[str, int]:
+        """See Store.erase: one write transaction (a read one for a dry run)."""
+        people, families = self._erase_ids(person_ids), self._erase_ids(family_ids)
+        if not people and not families:
+            return {}
+        self.ensure_schema()
+        if dry_run:
+            return self._call("counting what an erasure would remove", "read", _erase_tx, people, families, False)
+        return self._call("erasing people and families", "write", _erase_tx, people, families, True)
+
     # -- reads -------------------------------------------------------------------------------------------
 
     def read_rows(self) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
@@ -531,6 +579,31 @@ def _await_indexes(tx) -> None:
 
 def _delete_some(tx, limit: int) -> int:
     return tx.run(DELETE_SOME, limit=limit).single()["deleted"]
+
+
+def _erase_tx(tx, people: list[str], families: list[str], delete: bool) -> dict[str, int]:
+    found_people = set(_ids(tx.run(ERASE_FIND["Person"], ids=people)))
+    found_families = set(_ids(tx.run(ERASE_FIND["Family"], ids=families)))
+    if len(found_people) < len(people) or len(found_families) < len(families):
+        raise UnknownIdError([p for p in people if p not in found_people],
+                             [f for f in families if f not in found_families])
+    people = sorted(found_people | set(_ids(tx.run(ERASE_FAMILY_MEMBERS, families=families))))
+    families = sorted(found_families | set(_ids(tx.run(ERASE_EMPTIED_FAMILIES, people=people))))
+    nodes = {"Person": people, "Family": families,
+             "UnmatchedName": _ids(tx.run(ERASE_ORPHANED_NAMES, people=people)),
+             "Contact": _ids(tx.run(ERASE_FAMILY_CONTACTS, families=families))}
+    if not delete:
+        removed = {rec["kind"]: rec["n"] for rec in tx.run(ERASE_COUNT_RELS, people=people, families=families)}
+        removed.update({label: len(label_ids) for label, label_ids in nodes.items()})
+    else:
+        removed = {rec["kind"]: rec["n"] for rec in tx.run(ERASE_RELS, people=people, families=families)}
+        for label, label_ids in nodes.items():
+            removed[label] = tx.run(ERASE_NODES[label], ids=label_ids).single()["deleted"]
+    return {k: v for k, v in sorted(removed.items()) if v}
+
+
+def _ids(result) -> list[str]:
+    return [rec["id"] for rec in result]
 
 
 def _read_all(tx):

@@ -8,6 +8,9 @@ Beside the program's data, a store keeps what a deployment needs to run (so one 
 back up): dashboard accounts (`get_account`, `save_account`, `list_accounts`), the audit log (`add_audit`,
 `read_audit`) and a few facts about the store itself (`get_meta`, `set_meta`: e.g. whether it holds only the
 demo network). `reset()` empties the program's data and keeps these.
+
+`erase(person_ids, family_ids)` removes people or whole families with everything of theirs, in one transaction,
+on request (docs/erasure.md); the SQLite store then overwrites the bytes they occupied in its files.
 """
 from __future__ import annotations
 
@@ -25,11 +28,26 @@ from graph.dataset import Dataset
 from graph.errors import StoreError
 from graph.model import GraphRecords
 
-__all__ = ["Store", "SQLiteStore", "open_store", "default_store_uri", "ACCOUNT_FIELDS", "AUDIT_FIELDS"]
+__all__ = ["Store", "SQLiteStore", "UnknownIdError", "open_store", "default_store_uri", "ACCOUNT_FIELDS",
+           "AUDIT_FIELDS", "ERASED_NODE_LABELS"]
 
 ACCOUNT_FIELDS = ("username", "role", "sites", "email", "password_hash", "disabled", "demo", "created_at",
                   "updated_at")
 AUDIT_FIELDS = ("id", "at", "actor", "role", "action", "target", "rows", "source", "detail")
+# The node labels an erasure removes; relationships go by their ends (every one that touches an erased person or
+# family), whatever their type.
+ERASED_NODE_LABELS = ("Person", "Family", "UnmatchedName", "Contact")
+
+
+class UnknownIdError(StoreError):
+    """An erasure named a person or family the store does not hold; nothing was changed."""
+
+    def __init__(self, people: list[str], families: list[str]):
+        self.people, self.families = list(people), list(families)
+        what = ([f"no person with id {p!r}" for p in self.people]
+                + [f"no family with id {f!r}" for f in self.families])
+        super().__init__(f"{'; '.join(what)} in the store: nothing was changed (check the ids; an erasure "
+                         f"names people by people.person_id and families by people.family_id)")
 
 
 def default_store_uri() -> str:
@@ -63,6 +81,21 @@ class Store(ABC):
     def reset(self) -> None:
         """Delete everything in the store."""
 
+    @abstractmethod
+    def erase(self, person_ids: list[str], family_ids: list[str], *, dry_run: bool = False) -> dict[str, int]:
+        """Remove people and whole families with everything of theirs, in ONE transaction (all or nothing);
+        return how many nodes per label and relationships per type were removed (only kinds with some).
+
+        What goes (docs/erasure.md): the people named, every member of the families named, and the families
+        named; then every relationship that touches one of those people or families, in either direction
+        (ties given and received, attendance, enrollments, appointments, membership, site, home visits by an
+        erased teacher and to an erased family); a family whose last member goes; an unmatched name that no one
+        else named; the contacts recorded for an erased family. Nothing else: other people's rows stay.
+
+        An id the store does not hold raises UnknownIdError and nothing changes. `dry_run` counts what would
+        go and writes nothing. Naming no one erases nothing ({}).
+        """
+
     def close(self) -> None:
         """Release connections."""
 
@@ -73,6 +106,13 @@ class Store(ABC):
 
     def is_empty(self) -> bool:
         return not self.counts().get("Person", 0)
+
+    @staticmethod
+    def _erase_ids(ids) -> list[str]:
+        """The ids of an erasure request: text, stripped, each once."""
+        if isinstance(ids, str):
+            ids = [ids]
+        return sorted({str(i).strip() for i in ids or () if i is not None and str(i).strip()})
 
     def add_contact(self, family_id: str, contacted_on: str, note: str = "") -> dict:
         """Record that a coordinator contacted a family (kept in the store, shown next time)."""
@@ -213,6 +253,69 @@ class SQLiteStore(Store):
         self._conn.execute("DELETE FROM edges")
         self._conn.execute("COMMIT")
 
+    def erase(self, person_ids: list[str], family_ids: list[str], *, dry_run: bool = False) -> dict[str, int]:
+        """See Store.erase. The erasure runs with secure_delete on (freed space is zeroed, not just unlinked);
+        then `scrub()` rewrites the file (VACUUM) and empties the WAL, so that the files keep no copy of the
+        erased rows."""
+        people, families = self._erase_ids(person_ids), self._erase_ids(family_ids)
+        if not people and not families:
+            return {}
+        try:
+            secure = self._conn.execute("PRAGMA secure_delete").fetchone()[0]
+            self._conn.execute("PRAGMA secure_delete=ON")
+            try:
+                self._conn.execute("BEGIN" if dry_run else "BEGIN IMMEDIATE")
+                try:
+                    removed = self._erase_in_transaction(people, families, dry_run=dry_run)
+                    self._conn.execute("ROLLBACK" if dry_run else "COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+            finally:
+                self._conn.execute(f"PRAGMA secure_delete={int(secure)}")
+        except sqlite3.Error as e:
+            raise StoreError(f"erasing from the SQLite store at {self.path} failed; nothing was changed: {e}") from e
+        if not dry_run:
+            self.scrub()
+        return removed
+
+    def _erase_in_transaction(self, people: list[str], families: list[str], *, dry_run: bool) -> dict[str, int]:
+        def ids(sql: str, **params) -> list[str]:
+            return [i for (i,) in self._conn.execute(
+                sql, {k: json.dumps(v) if isinstance(v, list) else v for k, v in params.items()})]
+        found_people = set(ids(_FIND_NODES, label="Person", ids=people))
+        found_families = set(ids(_FIND_NODES, label="Family", ids=families))
+        if len(found_people) < len(people) or len(found_families) < len(families):
+            raise UnknownIdError([p for p in people if p not in found_people],
+                                 [f for f in families if f not in found_families])
+        people = sorted(found_people | set(ids(_FAMILY_MEMBERS, families=families)))
+        families = sorted(found_families | set(ids(_EMPTIED_FAMILIES, people=people)))
+        params = {"people": json.dumps(people), "families": json.dumps(families),
+                  "names": json.dumps(ids(_ORPHANED_NAMES, people=people)),
+                  "contacts": json.dumps(ids(_FAMILY_CONTACTS, families=families))}
+        removed = dict(self._conn.execute(_ERASE_COUNT_NODES, params).fetchall())
+        removed.update(self._conn.execute(_ERASE_COUNT_EDGES, params).fetchall())
+        if not dry_run:
+            self._conn.execute(_ERASE_DELETE_EDGES, params)
+            self._conn.execute(_ERASE_DELETE_NODES, params)
+        return {k: v for k, v in sorted(removed.items()) if v}
+
+    def scrub(self) -> None:
+        """Leave no copy of deleted rows in the files: rewrite the database without its free pages (VACUUM), copy
+        the WAL into it and empty the WAL (a TRUNCATE checkpoint: it waits for readers up to the 30 s timeout)."""
+        try:
+            self._conn.execute("VACUUM")
+            busy = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.Error as e:
+            raise StoreError(self._scrub_failed(str(e))) from e
+        if busy:
+            raise StoreError(self._scrub_failed("another program kept reading the store"))
+
+    def _scrub_failed(self, why: str) -> str:
+        return (f"the erasure in {self.path} is done (committed), but the bytes it freed could not be overwritten "
+                f"yet ({why}). Stop the dashboard and run: sqlite3 {self.path} 'VACUUM; PRAGMA "
+                f"wal_checkpoint(TRUNCATE);' (docs/erasure.md)")
+
     def close(self) -> None:
         self._conn.close()
 
@@ -256,6 +359,40 @@ class SQLiteStore(Store):
     def set_meta(self, key: str, value: str) -> None:
         self._run("writing the store's metadata", "INSERT INTO meta (key, value) VALUES (?, ?) "
                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+
+# -- erasure (SQLiteStore.erase): lists of ids travel as JSON arrays, read with json_each -----------------------
+
+def _in(param: str) -> str:
+    return f"IN (SELECT value FROM json_each(:{param}))"
+
+
+_FIND_NODES = f"SELECT id FROM nodes WHERE label = :label AND id {_in('ids')}"
+# (A unary + keeps SQLite from choosing the index of a column that selects little: the ids should pick the rows.)
+_FAMILY_MEMBERS = ("SELECT DISTINCT src_id FROM edges WHERE type = 'MEMBER_OF' AND +src_label = 'Person' "
+                   f"AND dst_label = 'Family' AND dst_id {_in('families')}")
+# a family whose every member is erased goes too
+_EMPTIED_FAMILIES = ("SELECT DISTINCT m.dst_id FROM edges m WHERE m.type = 'MEMBER_OF' AND m.src_label = 'Person' "
+                     f"AND +m.dst_label = 'Family' AND m.src_id {_in('people')} AND NOT EXISTS (SELECT 1 FROM edges o "
+                     "WHERE o.type = 'MEMBER_OF' AND o.dst_label = 'Family' AND o.dst_id = m.dst_id "
+                     f"AND o.src_label = 'Person' AND o.src_id NOT {_in('people')})")
+# an unmatched name that only erased people gave goes too
+_ORPHANED_NAMES = ("SELECT DISTINCT m.dst_id FROM edges m WHERE m.type = 'NAMED' AND m.src_label = 'Person' "
+                   f"AND +m.dst_label = 'UnmatchedName' AND m.src_id {_in('people')} AND NOT EXISTS (SELECT 1 "
+                   "FROM edges o WHERE o.type = 'NAMED' AND o.dst_label = 'UnmatchedName' AND o.dst_id = m.dst_id "
+                   f"AND o.src_label = 'Person' AND o.src_id NOT {_in('people')})")
+_FAMILY_CONTACTS = f"SELECT id FROM nodes WHERE label = 'Contact' AND json_extract(props, '$.family_id') {_in('families')}"
+_ERASED_NODES = " OR ".join(f"(label = '{label}' AND id {_in(param)})" for label, param in
+                            (("Person", "people"), ("Family", "families"), ("UnmatchedName", "names"),
+                             ("Contact", "contacts")))
+# every relationship that touches an erased person or family, whichever its type and direction
+_ERASED_EDGES = " OR ".join(f"({end}_label = '{label}' AND {end}_id {_in(param)})"
+                            for label, param in (("Person", "people"), ("Family", "families"))
+                            for end in ("src", "dst"))
+_ERASE_COUNT_NODES = f"SELECT label, count(*) FROM nodes WHERE {_ERASED_NODES} GROUP BY label"
+_ERASE_COUNT_EDGES = f"SELECT type, count(*) FROM edges WHERE {_ERASED_EDGES} GROUP BY type"
+_ERASE_DELETE_NODES = f"DELETE FROM nodes WHERE {_ERASED_NODES}"
+_ERASE_DELETE_EDGES = f"DELETE FROM edges WHERE {_ERASED_EDGES}"
 
 
 def _loads(text: str):

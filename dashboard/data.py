@@ -34,7 +34,8 @@ from graph.store import Store, default_store_uri, open_store
 from ingest.demo import write_demo
 from ingest.load import LoadReport, check_package, load_package, raw_from_uploads
 from ingest.problems import IngestError, Problem
-from queries import export, findings, formation, homophily, inference, kanon, outreach, panel, pipeline, privacy
+from queries import (disclosure, export, findings, formation, homophily, inference, kanon, outreach, panel, pipeline,
+                     privacy)
 from queries.network import snapshots_by_year, tie_arrays
 from queries.summary import headline_metrics
 
@@ -232,15 +233,20 @@ def _overview(audience: str, sites, uri: str, version: str) -> dict:
     for w in waves:
         Gw = tie_arrays(ds, waves=[w])
         bw = m["by_wave"].get(w, {})
-        wave_rows.append({"wave": w, "ties": _count(audience, Gw.number_of_edges()),
-                          "cross_race": bw.get("cross_race_tie_share"),
-                          "cross_class": bw.get("cross_class_tie_share")})
+        row = {"wave": w, "ties": _count(audience, Gw.number_of_edges()),
+               "cross_race": bw.get("cross_race_tie_share"), "cross_class": bw.get("cross_class_tie_share")}
         for attr, name in (("race_ethnicity", "race"), ("income_band", "class")):
-            M = homophily.mixing_matrix(Gw, attr).to_numpy()
-            within = int(M.trace())
-            across = int((M.sum() - within) / 2)
-            composition.append({"wave": w, "attribute": name, "within": _count(audience, within),
-                                "across": _count(audience, across)})
+            if audience == "funder":       # the same protected totals as the heatmap and the tests
+                totals = _funder_mixing(sites, attr, w, uri, version)[1]
+                within, across = totals["within"], totals["across"]
+                if not _share_shown(totals):
+                    row["cross_race" if name == "race" else "cross_class"] = None
+            else:
+                M = homophily.mixing_matrix(Gw, attr).to_numpy()
+                within = int(M.trace())
+                across = int((M.sum() - within) / 2)
+            composition.append({"wave": w, "attribute": name, "within": within, "across": across})
+        wave_rows.append(row)
     iso = set(m["isolated"])
     fam = parents[parents["family_id"].notna()]
     every_parent_isolated = fam.assign(isolated=fam["person_id"].isin(iso)).groupby("family_id")["isolated"].all()
@@ -253,8 +259,10 @@ def _overview(audience: str, sites, uri: str, version: str) -> dict:
             "parents": _count(audience, len(parents)),
             "families": _count(audience, fam["family_id"].nunique()),
             "ties": _count(audience, m["ties"]),
-            "cross_race_share": m["cross_race_tie_share"],
-            "cross_class_share": m["cross_class_tie_share"],
+            "cross_race_share": _funder_share(audience, sites, "race_ethnicity", uri, version,
+                                              m["cross_race_tie_share"]),
+            "cross_class_share": _funder_share(audience, sites, "income_band", uri, version,
+                                               m["cross_class_tie_share"]),
             "isolated_families": _count(audience, len(isolated_families)),
             "median_days_to_seat": m["median_days_to_seat"],
         },
@@ -339,12 +347,15 @@ def _bridging(audience: str, sites, uri: str, version: str) -> dict:
                                                  index=tests.index[per_cohort], dtype=object)
     cohort_panel = panel.cohort_wave_comparisons(ds, n_boot=PANEL_BOOTSTRAP_COHORTS)
     if audience == "funder":
-        tests = _funder_tests(tests)
+        tests = _funder_tests(tests, {(w, a): _funder_mixing(sites, attr, w, uri, version)[1]
+                                      for w in waves for attr, a in (("race_ethnicity", "race"),
+                                                                     ("income_band", "class"))})
         cohort_panel = _funder_cohort_panel(cohort_panel)
     comparison = _comparison(ds, audience)
     everyone = tests[tests["cohort"].isna()].to_dict("records")
     cohorts = tests[tests["cohort"].notna()]
-    return {"tests": tests, "growth_by_wave": _growth(graphs, audience), "comparison": comparison,
+    return {"tests": tests, "growth_by_wave": _growth(graphs, audience, protected=(sites, uri, version)),
+            "comparison": comparison,
             "cohort_panel": cohort_panel,
             "findings": findings.bridging_findings(everyone, comparison, cohort_p=cohorts["p_value"].tolist(),
                                                    cohort_q=cohorts["q_value"].tolist()),
@@ -506,16 +517,34 @@ def _tests(results: dict, *, group: str, cohort: str | None, wave: str) -> list[
     return rows
 
 
-def _funder_tests(tests: pd.DataFrame) -> pd.DataFrame:
-    """Funders see small counts as '<N', and no result computed on fewer ties than that."""
+def _funder_tests(tests: pd.DataFrame, protected: dict) -> pd.DataFrame:
+    """Funders see small counts as '<N', and no result computed on counts that could give one away.
+
+    The whole network's rows take their counts from the protected mixing release of that wave (the same
+    numbers as the heatmap and the Overview). A cohort's row shows its E-I, cross-group ties and p-value
+    only where both its cross-group and its within-group ties are 0 or at least the threshold: E-I times
+    ties would otherwise give the hidden count ((E-I + 1) / 2 x ties)."""
     k = min_count()
-    out = tests.copy()
-    small = out["ties"] < k
-    for col in ("observed", "expected", "sd", "p_value", "q_value", "expected_cross_ties"):
-        out[col] = out[col].astype(object).where(~small, None)
-    out["cross_ties"] = [None if s else privacy.suppress_small(int(c), k) if c is not None and c == c else None
-                         for s, c in zip(small, out["cross_ties"])]
-    out["ties"] = [privacy.suppress_small(int(n), k) for n in out["ties"]]
+    out = tests.copy().astype(object)
+    for i, r in out.iterrows():
+        ties, cross = int(r["ties"]), r["cross_ties"]
+        if r["cohort"] is None or r["cohort"] != r["cohort"]:
+            totals = protected.get((r["wave"], r["attribute"]))
+            ok = totals is not None and _share_shown(totals)
+            shown_ties = totals["known"] if totals is not None else privacy.suppress_small(ties, k)
+            shown_cross = totals["across"] if totals is not None else None
+        else:
+            ok = cross is not None and cross == cross and ties >= k and \
+                disclosure.ratio_publishable(int(cross), ties - int(cross), k)
+            shown_ties = privacy.suppress_small(ties, k)
+            shown_cross = int(cross) if ok else None
+        out.at[i, "ties"] = shown_ties
+        out.at[i, "cross_ties"] = shown_cross if ok else (shown_cross if isinstance(shown_cross, str) else None)
+        for col in ("observed", "sd", "p_value", "q_value"):
+            if not ok:
+                out.at[i, col] = None
+        if not (isinstance(shown_ties, int) and shown_ties >= k):
+            out.at[i, "expected"] = out.at[i, "expected_cross_ties"] = None
     return out
 
 
@@ -530,11 +559,35 @@ def _growth_frame(frame: pd.DataFrame, audience: str) -> pd.DataFrame:
     return g
 
 
-def _growth(snapshots: dict, audience: str) -> pd.DataFrame:
-    """Growth over snapshots (by wave, or the cumulative network at the end of each year)."""
+def _growth(snapshots: dict, audience: str, *, protected: tuple | None = None) -> pd.DataFrame:
+    """Growth over snapshots (by wave, or the cumulative network at the end of each year).
+
+    Funders: a cross-group share only where its counts could be shown (for waves, exactly where the
+    protected mixing release shows them; for years, where both cross- and within-group ties are 0 or at
+    least the threshold); the largest component's share only where its size could."""
     if not snapshots:
         return pd.DataFrame(columns=["period", "ties"])
-    return _growth_frame(formation.growth(snapshots), audience)
+    frame = _growth_frame(formation.growth(snapshots), audience)
+    if audience != "funder":
+        return frame
+    k = min_count()
+    frame = frame.astype(object)
+    for i, (period, G) in enumerate(snapshots.items()):
+        for attr, col in (("race_ethnicity", "cross_race_share"), ("income_band", "cross_class_share")):
+            if col not in frame:
+                continue
+            if protected is not None:
+                ok = _share_shown(_funder_mixing(protected[0], attr, period, protected[1], protected[2])[1])
+            else:
+                cross, known = homophily.cross_tie_counts(G, attr)
+                ok = disclosure.ratio_publishable(cross, known - cross, k)
+            if not ok:
+                frame.at[i, col] = None
+        if "largest_component_share" in frame:
+            size = round(float(frame.at[i, "largest_component_share"] or 0) * G.n)
+            if not (size == 0 or size >= k):
+                frame.at[i, "largest_component_share"] = None
+    return frame
 
 
 def load_mixing(principal: Principal, attr: str, wave: str | None = None) -> pd.DataFrame:
@@ -547,12 +600,31 @@ def load_mixing(principal: Principal, attr: str, wave: str | None = None) -> pd.
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _mixing(audience: str, sites, attr: str, wave: str | None, uri: str, version: str) -> pd.DataFrame:
-    ds = analysis_dataset(audience, sites, uri, version)
-    G = tie_arrays(ds, waves=None if wave is None else [wave])
-    M = homophily.mixing_matrix(G, attr)
     if audience == "funder":
-        M = M.astype(object).map(lambda v: privacy.suppress_small(int(v), min_count()))
-    return M
+        return _funder_mixing(sites, attr, wave, uri, version)[0]
+    ds = analysis_dataset(audience, sites, uri, version)
+    return homophily.mixing_matrix(tie_arrays(ds, waves=None if wave is None else [wave]), attr)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _funder_mixing(sites, attr: str, wave: str | None, uri: str, version: str) -> tuple[pd.DataFrame, dict]:
+    """One protected release of a mixing matrix and its totals (within, across, known) for funders: every
+    page that shows any of them (the heatmap, the Overview's composition and shares, the Bridging tests and
+    growth) takes them from here, so complementary suppression holds across pages (queries.disclosure)."""
+    ds = analysis_dataset("funder", sites, uri, version)
+    M = homophily.mixing_matrix(tie_arrays(ds, waves=None if wave is None else [wave]), attr)
+    return disclosure.protect_mixing(M, min_count())
+
+
+def _share_shown(totals: dict) -> bool:
+    """A share (or E-I) of a protected mixing release may be shown only where its counts are shown."""
+    return totals["within_shown"] and totals["across_shown"] and totals["known_shown"]
+
+
+def _funder_share(audience: str, sites, attr: str, uri: str, version: str, share):
+    if audience != "funder":
+        return share
+    return share if _share_shown(_funder_mixing(sites, attr, None, uri, version)[1]) else None
 
 
 # -- Outreach ---------------------------------------------------------------------------------------------

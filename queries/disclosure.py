@@ -1,0 +1,161 @@
+"""Disclosure control that a reader with a pencil (or a linear-programming solver) cannot undo.
+
+Hiding a small count is not enough when its row, its column, a total or a statistic derived from it gives it
+away. Here a set of published numbers is described as *cells* (counts, totals included) tied by linear
+*equations* (a total is the sum of its parts), and:
+
+- :func:`audit` computes, for each hidden cell, the smallest and largest value consistent with every shown
+  cell and every equation (two linear programs per cell; counts are non-negative);
+- :func:`protect` hides every count from 1 to k-1 (primary suppression), then hides further cells
+  (complementary suppression) until no hidden small count can be narrowed to an interval narrower than k;
+- :func:`protect_mixing` applies it to a mixing matrix (ties between groups) with the totals the dashboard
+  publishes beside it: ties within groups (the diagonal), across groups, and all ties with a known group;
+- :func:`ratio_publishable`: a share or E-I index is shown only where the counts it is made of could be.
+
+References: Hundepool, A. et al. (2012). *Statistical Disclosure Control*, Wiley, ch. 4 (cell suppression,
+the audit of suppression patterns by linear programming); Cox, L. H. (1980). Suppression methodology and
+statistical disclosure control. JASA 75(370), 377-385; NCES Statistical Standard 4-2 (small cells).
+"""
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linprog
+
+from queries.privacy import SUPPRESSED, suppress_small
+
+__all__ = ["audit", "protect", "protect_mixing", "ratio_publishable", "Equation"]
+
+#: An equation: {cell: coefficient}, meaning sum(coefficient x value) == 0.
+Equation = Mapping[Hashable, float]
+
+
+def audit(values: Mapping[Hashable, float | None], equations: Sequence[Equation],
+          targets: Sequence[Hashable] | None = None) -> dict[Hashable, tuple[float, float]]:
+    """Smallest and largest value of each hidden cell (value None) consistent with the shown cells and the
+    equations, every cell being a count (>= 0). ``targets``: the hidden cells to bound (default all).
+
+    >>> # a row of three cells and its total 20, two cells hidden: each lies in [0, 20 - 12]
+    >>> values = {"a": 12, "b": None, "c": None, "total": 20}
+    >>> audit(values, [{"a": 1, "b": 1, "c": 1, "total": -1}])
+    {'b': (0.0, 8.0), 'c': (0.0, 8.0)}
+    """
+    hidden = [c for c, v in values.items() if v is None]
+    index = {c: i for i, c in enumerate(hidden)}
+    rows, rhs = [], []
+    for eq in equations:
+        if not any(c in index for c in eq):
+            continue
+        row = np.zeros(len(hidden))
+        constant = 0.0
+        for c, coef in eq.items():
+            if c in index:
+                row[index[c]] += coef
+            else:
+                constant += coef * float(values[c])
+        rows.append(row)
+        rhs.append(-constant)
+    out = {}
+    for c in (targets if targets is not None else hidden):
+        if c not in index:
+            continue
+        if not rows:
+            out[c] = (0.0, float("inf"))
+            continue
+        cost = np.zeros(len(hidden))
+        cost[index[c]] = 1.0
+        bounds = []
+        for sign in (1.0, -1.0):
+            res = linprog(sign * cost, A_eq=np.array(rows), b_eq=np.array(rhs), bounds=(0, None), method="highs")
+            if res.status == 3:          # unbounded
+                bounds.append(float("inf") if sign < 0 else 0.0)
+            elif res.status != 0:
+                bounds.append(float("nan"))
+            else:
+                bounds.append(float(sign * res.fun))
+        out[c] = (bounds[0], bounds[1])
+    return out
+
+
+def protect(values: Mapping[Hashable, int], equations: Sequence[Equation], k: int) -> set:
+    """The cells to hide so that no count from 1 to k-1 is shown or can be narrowed to fewer than k values.
+
+    Primary: every count 1..k-1. Then, while the audit narrows some hidden small count to an interval
+    narrower than k (max - min < k), hide the smallest non-zero shown cell of an equation it is in (zeros stay
+    shown: they single no one out, and hiding them protects nothing). A cell that can be hidden in no
+    equation leaves the loop with what it has (the audit in the tests then fails loudly).
+
+    >>> sorted(protect({"a": 3, "b": 12, "c": 30, "total": 45}, [{"a": 1, "b": 1, "c": 1, "total": -1}], 10))
+    ['a', 'b']
+    """
+    hidden = {c for c, v in values.items() if 1 <= v < k}
+    primary = set(hidden)
+    while True:
+        shown = {c: (None if c in hidden else v) for c, v in values.items()}
+        bounds = audit(shown, equations, sorted(primary, key=str))
+        weak = [c for c in sorted(primary, key=str) if bounds[c][1] - bounds[c][0] < k]
+        if not weak:
+            return hidden
+        cell = weak[0]
+        candidates = sorted({(values[o], str(o), o) for eq in equations if cell in eq for o in eq
+                             if o not in hidden and values[o] > 0}, key=lambda t: (t[0], t[1]))
+        if not candidates:
+            return hidden
+        hidden.add(candidates[0][2])
+
+
+def ratio_publishable(part: int, rest: int, k: int) -> bool:
+    """Whether a share part / (part + rest) (or an E-I index) may be shown: both counts 0 or at least k,
+    so that the share and its denominator cannot give a small count away.
+
+    >>> ratio_publishable(12, 30, 10), ratio_publishable(3, 30, 10), ratio_publishable(0, 30, 10)
+    (True, False, True)
+    """
+    return all(v == 0 or v >= k for v in (int(part), int(rest)))
+
+
+def protect_mixing(matrix: pd.DataFrame, k: int) -> tuple[pd.DataFrame, dict]:
+    """A symmetric mixing matrix (ties between groups, the diagonal within a group) and its totals, with
+    small counts hidden so that they cannot be worked out from the totals.
+
+    The totals are those published beside the matrix: ``within`` (the diagonal), ``across`` (one triangle)
+    and ``known`` (within + across: ties whose two people have the attribute). Returns the shaped matrix
+    (ints, "<k" for primary, "suppressed" for complementary) and the totals shaped the same way, with a
+    ``<name>_shown`` flag for each.
+
+    With 3 ties inside group a and the within-group total 43 published, the 40 inside b is hidden too:
+
+    >>> m = pd.DataFrame([[3, 12], [12, 40]], index=["a", "b"], columns=["a", "b"])
+    >>> shaped, totals = protect_mixing(m, 10)
+    >>> shaped.to_numpy().tolist(), totals["within"], totals["across"]
+    ([['<10', 12], [12, 'suppressed']], 43, 12)
+    """
+    groups = list(matrix.index)
+    values = {}
+    within_eq, across_eq = {("within",): -1.0}, {("across",): -1.0}
+    for i in range(len(groups)):
+        for j in range(i, len(groups)):
+            cell = ("cell", i, j)
+            values[cell] = int(matrix.iloc[i, j])
+            (within_eq if i == j else across_eq)[cell] = 1.0
+    values[("within",)] = int(sum(values[("cell", i, i)] for i in range(len(groups))))
+    values[("across",)] = int(sum(v for c, v in values.items() if c[0] == "cell" and c[1] != c[2]))
+    values[("known",)] = values[("within",)] + values[("across",)]
+    equations = [within_eq, across_eq, {("known",): -1.0, ("within",): 1.0, ("across",): 1.0}]
+    hidden = protect(values, equations, k)
+
+    def label(cell):
+        v = values[cell]
+        if cell not in hidden:
+            return v
+        return suppress_small(v, k) if 1 <= v < k else SUPPRESSED
+
+    shaped = pd.DataFrame(index=matrix.index, columns=matrix.columns, dtype=object)
+    for i in range(len(groups)):
+        for j in range(i, len(groups)):
+            shaped.iloc[i, j] = shaped.iloc[j, i] = label(("cell", i, j))
+    totals = {name: label((name,)) for name in ("within", "across", "known")}
+    totals.update({f"{name}_shown": (name,) not in hidden for name in ("within", "across", "known")})
+    return shaped, totals

@@ -1,0 +1,170 @@
+"""An attacker with a solver: everything a funder receives about who is tied to whom, through the same loaders
+the pages use, turned into linear constraints; every hidden small count must keep an interval at least as
+wide as the threshold.
+
+What the attacker reads (docs/privacy.md lists what it does not model yet):
+
+- every mixing matrix (each attribute, all waves and each wave): shown cells are known, hidden ones unknown;
+- the Overview's within- and across-group totals per wave (race, class): the diagonal's and one triangle's
+  sums; its cross-race and cross-class shares per wave and over all waves: across = share x (within + across),
+  i.e. (1 - share) across - share within = 0;
+- the Bridging page's whole-network tests per wave: ties = within + across, cross-group ties = across,
+  E-I = (across - within) / ties, i.e. (1 - E-I) across - (1 + E-I) within = 0; its growth-by-wave shares;
+- every cohort's test: ties, cross-group ties and E-I, with the cohort's own unknown within and across;
+- where every tie of a wave joins two people with the attribute recorded, all the wave's ties = within +
+  across (a stronger attacker than a real one, who cannot know that).
+
+For each hidden cell whose true value is from 1 to k - 1, the smallest and largest value consistent with all
+of it (queries.disclosure.audit, linear programming) must be at least k apart.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from queries.disclosure import audit
+
+K = 10
+
+
+def _num(v):
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v else None
+
+
+def _release(uri: str) -> dict:
+    """What a funder's loaders give, and the truth (an evaluator's numbers: the same consenting people, not
+    suppressed) to know which hidden cells are small."""
+    from dashboard import data
+    from dashboard.accounts import Principal
+    funder, admin = Principal(username="f", role="funder"), Principal(username="e", role="evaluator")
+    overview, bridging = data.load_overview(funder), data.load_bridging(funder)
+    waves = bridging["waves"]
+    mixing, truth = {}, {}
+    for attr in data.ATTRIBUTES:
+        for w in [None] + list(waves):
+            mixing[attr, w] = data.load_mixing(funder, attr, w)
+            truth[attr, w] = data.load_mixing(admin, attr, w)
+    admin_tests = data.load_bridging(admin)["tests"]
+    ds = data.analysis_dataset("funder", None, *data.data_key())
+    complete = {a: ds.people[a].notna().all() for a in ("race_ethnicity", "income_band")}
+    return {"overview": overview, "bridging": bridging, "mixing": mixing, "truth": truth, "waves": waves,
+            "admin_tests": admin_tests, "complete": complete}
+
+
+def _attack(r: dict) -> list[str]:
+    """Every hidden small count narrowed to an interval narrower than K, as text (empty: none)."""
+    failures = []
+    names = {"race_ethnicity": "race", "income_band": "class"}
+    # -- the mixing families: one LP per (attribute, wave set) --------------------------------------------
+    for (attr, w), M in r["mixing"].items():
+        T = r["truth"][attr, w]
+        groups = list(M.index)
+        values, truth, eqs = {}, {}, []
+        within_eq, across_eq = {"within": -1.0}, {"across": -1.0}
+        for i in range(len(groups)):
+            for j in range(i, len(groups)):
+                cell = (i, j)
+                values[cell] = _num(M.iloc[i, j])
+                truth[cell] = int(T.iloc[i, j])
+                assert values[cell] in (None, truth[cell]), (attr, w, cell, values[cell], truth[cell])
+                (within_eq if i == j else across_eq)[cell] = 1.0
+        values["within"] = values["across"] = None
+        eqs += [within_eq, across_eq]
+        name = names.get(attr)
+        if name:
+            def share_eq(s):
+                eqs.append({"across": 1.0 - s, "within": -s})
+            if w is None:
+                s = _num(r["overview"]["headline"][f"cross_{name}_share"])
+                if s is not None:
+                    share_eq(s)
+            else:
+                comp = r["overview"]["composition"]
+                row = comp[(comp["wave"] == w) & (comp["attribute"] == name)]
+                if len(row):
+                    values["within"] = _num(row["within"].iloc[0])
+                    values["across"] = _num(row["across"].iloc[0])
+                wrow = r["overview"]["waves"]
+                s = _num(wrow.loc[wrow["wave"] == w, f"cross_{name}"].iloc[0])
+                if s is not None:
+                    share_eq(s)
+                g = r["bridging"]["growth_by_wave"]
+                s = _num(g.loc[g["period"] == w, f"cross_{name}_share"].iloc[0]) if len(g) else None
+                if s is not None:
+                    share_eq(s)
+                tests = r["bridging"]["tests"]
+                t = tests[(tests["cohort"].isna()) & (tests["wave"] == w) & (tests["attribute"] == name)]
+                if len(t):
+                    t = t.iloc[0]
+                    ties, cross, ei = _num(t["ties"]), _num(t["cross_ties"]), _num(t["observed"])
+                    values["known"] = ties
+                    eqs.append({"known": -1.0, "within": 1.0, "across": 1.0})
+                    if cross is not None:
+                        eqs.append({"across": 1.0, "x_cross": -1.0})
+                        values["x_cross"] = cross
+                    if ei is not None:
+                        eqs.append({"across": 1.0 - ei, "within": -(1.0 + ei)})
+                    if r["complete"][attr]:
+                        all_ties = _num(wrow.loc[wrow["wave"] == w, "ties"].iloc[0])
+                        if all_ties is not None:
+                            eqs.append({"known": 1.0, "x_all": -1.0})
+                            values["x_all"] = all_ties
+        targets = [c for c, v in values.items() if v is None and isinstance(c, tuple) and 1 <= truth[c] < K]
+        for cell, (lo, hi) in audit(values, eqs, targets).items():
+            if not hi - lo >= K:          # (NaN: the constraints contradict each other: the model is wrong)
+                failures.append(f"{attr} wave {w}: cell {groups[cell[0]]}/{groups[cell[1]]} (true {truth[cell]}) "
+                                f"narrowed to [{lo:g}, {hi:g}]")
+    # -- every cohort's test -------------------------------------------------------------------------------
+    tests, truth_tests = r["bridging"]["tests"], r["admin_tests"]
+    cohort_rows = tests[tests["cohort"].notna()]
+    for (_, t), (_, a) in zip(cohort_rows.iterrows(), truth_tests[truth_tests["cohort"].notna()].iterrows()):
+        ties, cross, ei = _num(t["ties"]), _num(t["cross_ties"]), _num(t["observed"])
+        true_cross, true_ties = int(a["cross_ties"] or 0), int(a["ties"])
+        values = {"cross": cross, "within": None, "ties": ties}
+        eqs = [{"ties": -1.0, "cross": 1.0, "within": 1.0}]
+        if ei is not None:
+            eqs.append({"cross": 1.0 - ei, "within": -(1.0 + ei)})
+        for cell, true in (("cross", true_cross), ("within", true_ties - true_cross)):
+            if values[cell] is None and 1 <= true < K:
+                lo, hi = audit(values, eqs, [cell])[cell]
+                if not hi - lo >= K:
+                    failures.append(f"cohort {t['cohort']} {t['wave']} {t['attribute']}: {cell} (true {true}) "
+                                    f"narrowed to [{lo:g}, {hi:g}]")
+    return failures
+
+
+@pytest.fixture
+def store_for(tmp_path, monkeypatch):
+    """A fresh store holding the demo with `parents` parents (the app's loaders read CIVICTIES_STORE)."""
+    from graph.store import SQLiteStore
+    from ingest.demo import write_demo
+    from ingest.load import load_package
+
+    def make(parents: int, seed: int = 7) -> str:
+        folder = tmp_path / f"demo-{parents}-{seed}"
+        write_demo(folder, parents=parents, seed=seed)
+        with SQLiteStore(tmp_path / f"store-{parents}-{seed}.sqlite") as store:
+            load_package(folder, store)
+            uri = store.uri
+        monkeypatch.setenv("CIVICTIES_STORE", uri)
+        monkeypatch.setenv("CIVICTIES_MIN_COUNT", str(K))
+        monkeypatch.setenv("CIVICTIES_PSEUDONYM_SALT", "attack")
+        return uri
+    return make
+
+
+@pytest.mark.parametrize("parents,seed", [(600, 7), (40, 3)], ids=["demo-600", "small-40"])
+def test_no_hidden_small_count_can_be_narrowed(store_for, parents, seed):
+    release = _release(store_for(parents, seed))
+    hidden_small = sum(1 for (attr, w), M in release["mixing"].items() for v in M.to_numpy().ravel()
+                       if isinstance(v, str) and v.startswith("<"))
+    assert hidden_small, "the dataset has hidden small counts to attack"
+    failures = _attack(release)
+    assert not failures, f"{len(failures)} hidden counts recovered or narrowed, e.g. {failures[:5]}"
+
+
+@pytest.mark.skipif(os.environ.get("CIVICTIES_SKIP_LARGE") == "1", reason="CIVICTIES_SKIP_LARGE=1")
+def test_no_hidden_small_count_can_be_narrowed_at_10000_parents(store_for):
+    failures = _attack(_release(store_for(10_000)))
+    assert not failures, f"{len(failures)} hidden counts recovered or narrowed, e.g. {failures[:5]}"

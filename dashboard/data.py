@@ -23,6 +23,8 @@ import threading
 from datetime import date
 from pathlib import Path
 
+import networkx as nx
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -838,17 +840,71 @@ def _export_dataset(audience: str, sites, uri: str, version: str):
 
 
 @st.cache_data(show_spinner="Counting ties between groups…", max_entries=32)
-def _group_network(sites, attr: str, waves: tuple, view: str, height: int, uri: str, version: str) -> tuple[str, dict]:
+def _group_network(sites, attr: str, wave: str | None, height: int, uri: str, version: str) -> tuple[str, dict]:
     from dashboard import network_view as nv
-    G = nv.build_network(analysis_dataset("funder", sites, uri, version), view=view, waves=waves)
-    agg = nv.aggregate_network(G, attr, min_count=min_count())
-    return nv.render_aggregate_html(agg, height=height), {"hidden_links": agg.hidden_links, "groups": len(agg.graph)}
+    G = nv.build_network(analysis_dataset("funder", sites, uri, version), view="union",
+                         waves=() if wave is None else (wave,))
+    agg = _protected_aggregate(nv.aggregate_network(G, attr, min_count=1), attr, sites, wave, uri, version)
+    published = {"people": {g: d["people"] for g, d in agg.graph.nodes(data=True)},
+                 "ties_within": {g: d["ties_within"] for g, d in agg.graph.nodes(data=True)},
+                 "ties_between": {(u, v): d["ties"] for u, v, d in agg.graph.edges(data=True)}}
+    return nv.render_aggregate_html(agg, height=height), {"hidden_links": agg.hidden_links, "groups": len(agg.graph),
+                                                          "published": published}
 
 
-def load_group_network(principal: Principal, attr: str, waves: tuple, view: str, height: int) -> tuple[str, dict]:
-    """The funder's network picture: groups (by `attr`) and the ties between them, counts suppressed.
+def _protected_aggregate(agg, attr: str, sites, wave, uri: str, version: str):
+    """The group picture as one release with the rest of the funder's pages: group sizes protected with
+    their total (every person is in one group); ties within and between groups taken from the protected
+    mixing release where the attribute has one (the heatmap's), else protected here the same way. Groups
+    with no value recorded show no tie counts (their total is the difference of two published totals)."""
+    from dashboard.network_view import MISSING, Aggregate
+    k = min_count()
+    A = agg.graph
+    groups = sorted(A, key=str)
+    people = {("people", g): int(A.nodes[g]["people"]) for g in groups}
+    total_eq = {c: 1.0 for c in people} | {("people_total",): -1.0}
+    people[("people_total",)] = sum(people.values())
+    hidden = disclosure.protect(people, [total_eq], k)
+    if attr in ATTRIBUTES:
+        shaped = _funder_mixing(sites, attr, wave, uri, version)[0]
+        index = {str(g): g for g in shaped.index}
 
-    Built from the principal's sites, but only group counts below the threshold-suppressed leave this function.
+        def cell(a, b):
+            if a == MISSING or b == MISSING or a not in index or b not in index:
+                return None
+            return shaped.loc[index[a], index[b]]
+    else:
+        raw = pd.DataFrame(0, index=groups, columns=groups, dtype=np.int64)
+        for g in groups:
+            raw.loc[g, g] = int(A.nodes[g]["ties_within"])
+        for u, v, d in A.edges(data=True):
+            raw.loc[u, v] = raw.loc[v, u] = int(d["ties"])
+        shaped = disclosure.protect_mixing(raw, k)[0]
+
+        def cell(a, b):
+            return shaped.loc[a, b]
+    out = nx.Graph()
+    for g in groups:
+        size = people[("people", g)]
+        within = cell(g, g)
+        out.add_node(g, people=(privacy.suppress_small(size, k) if 1 <= size < k else privacy.SUPPRESSED)
+                     if ("people", g) in hidden else size,
+                     ties_within=privacy.SUPPRESSED if within is None else within)
+    hidden_links = 0
+    for u, v, d in A.edges(data=True):
+        shown = cell(u, v)
+        if isinstance(shown, (int, np.integer)) and shown > 0:
+            out.add_edge(u, v, ties=int(shown))
+        else:
+            hidden_links += 1
+    return Aggregate(graph=out, min_count=k, hidden_links=hidden_links)
+
+
+def load_group_network(principal: Principal, attr: str, wave: str | None, height: int) -> tuple[str, dict]:
+    """The funder's network picture: groups (by `attr`) and the ties between them (either named the other;
+    all waves or one), protected as one release with the heatmap and the totals on the other pages.
+
+    Built from the principal's sites (people who consented), but only protected counts leave this function.
     """
     _audience, sites = scope(principal)
-    return _group_network(sites, attr, waves, view, height, *data_key())
+    return _group_network(sites, attr, wave, height, *data_key())

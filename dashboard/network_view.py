@@ -419,12 +419,17 @@ def render_aggregate_html(agg: Aggregate, *, height: int = 560) -> str:
     positions = {g: (round(radius * math.cos(2 * math.pi * i / k), 1), round(radius * math.sin(2 * math.pi * i / k), 1))
                  for i, g in enumerate(groups)}
 
-    def shown(count: int) -> str:
+    def shown(count) -> str:
+        if isinstance(count, str):            # already a suppression label ("<10", "suppressed")
+            return count
         return f"<{m}" if 0 < count < m else f"{count:,}"
+
+    def drawn(count) -> int:                  # a suppressed group is drawn as if it had min_count people
+        return m if isinstance(count, str) else max(count, m)
     colors, legend = color_map({g: g for g in groups})
-    # area proportional to people; a suppressed group is drawn as if it had min_count people
-    biggest = max([max(A.nodes[g]["people"], m) for g in groups] + [1])
-    sizes = {g: round(max(8.0, 48 * math.sqrt(max(A.nodes[g]["people"], m) / biggest)), 2) for g in groups}
+    # area proportional to people
+    biggest = max([drawn(A.nodes[g]["people"]) for g in groups] + [1])
+    sizes = {g: round(max(8.0, 48 * math.sqrt(drawn(A.nodes[g]["people"]) / biggest)), 2) for g in groups}
     tooltips = {g: f"{g}\npeople: {shown(A.nodes[g]['people'])}\nties within the group: "
                    f"{shown(A.nodes[g]['ties_within'])}" for g in groups}
     labels = {g: f"{g}\n{shown(A.nodes[g]['people'])} people · {shown(A.nodes[g]['ties_within'])} ties within"

@@ -46,10 +46,16 @@ def _release(uri: str) -> dict:
             mixing[attr, w] = data.load_mixing(funder, attr, w)
             truth[attr, w] = data.load_mixing(admin, attr, w)
     admin_tests = data.load_bridging(admin)["tests"]
+    from dashboard.network_view import AGGREGATE_ATTRIBUTES
+    explorer = {}
+    for attr in AGGREGATE_ATTRIBUTES:
+        for w in [None] + list(waves):
+            facts = data.load_group_network(funder, attr, w, 400)[1]
+            explorer[attr, w] = (facts["published"], None)
     ds = data.analysis_dataset("funder", None, *data.data_key())
     complete = {a: ds.people[a].notna().all() for a in ("race_ethnicity", "income_band")}
     return {"overview": overview, "bridging": bridging, "mixing": mixing, "truth": truth, "waves": waves,
-            "admin_tests": admin_tests, "complete": complete}
+            "admin_tests": admin_tests, "complete": complete, "explorer": explorer, "people_truth": ds.people}
 
 
 def _attack(r: dict) -> list[str]:
@@ -115,6 +121,35 @@ def _attack(r: dict) -> list[str]:
             if not hi - lo >= K:          # (NaN: the constraints contradict each other: the model is wrong)
                 failures.append(f"{attr} wave {w}: cell {groups[cell[0]]}/{groups[cell[1]]} (true {truth[cell]}) "
                                 f"narrowed to [{lo:g}, {hi:g}]")
+    # -- the explorer's group picture ------------------------------------------------------------------------
+    # group sizes with their total (everyone is in one group; the total is the Overview's people count), and
+    # tie counts that must be the heatmap's where the attribute has one (a cell hidden there must stay hidden)
+    people_total = _num(r["overview"]["headline"]["people"])
+    truth_people = r["people_truth"]
+    for (attr, w), (published, _unused) in r["explorer"].items():
+        sizes = published["people"]
+        if people_total is not None and sum(1 for _ in sizes) and attr in truth_people:
+            values = {g: _num(v) for g, v in sizes.items()}
+            values["total"] = people_total
+            counts = truth_people[attr].map(lambda v: "not recorded" if v is None or v != v or str(v).strip() == ""
+                                            else str(v)).value_counts()
+            if int(counts.sum()) == people_total:
+                eqs = [{**{g: 1.0 for g in sizes}, "total": -1.0}]
+                targets = [g for g in sizes if values[g] is None and 1 <= int(counts.get(g, 0)) < K]
+                for g, (lo, hi) in audit(values, eqs, targets).items():
+                    if not hi - lo >= K:
+                        failures.append(f"explorer {attr} wave {w}: group size {g} (true {int(counts[g])}) "
+                                        f"narrowed to [{lo:g}, {hi:g}]")
+        if (attr, w) in r["mixing"]:
+            M = r["mixing"][attr, w]
+            index = {str(g): g for g in M.index}
+            pairs = [((g, g), v) for g, v in published["ties_within"].items()] + list(published["ties_between"].items())
+            for (a, b), v in pairs:
+                if _num(v) is not None and a in index and b in index:
+                    heat = M.loc[index[a], index[b]]
+                    if _num(heat) != _num(v):
+                        failures.append(f"explorer {attr} wave {w}: ties {a}/{b} shown as {v} where the heatmap "
+                                        f"shows {heat}")
     # -- every cohort's test -------------------------------------------------------------------------------
     tests, truth_tests = r["bridging"]["tests"], r["admin_tests"]
     cohort_rows = tests[tests["cohort"].notna()]

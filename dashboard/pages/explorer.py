@@ -76,17 +76,16 @@ uri, version = common.load(data.data_key)
 if audience == "funder":
     st.info("Funders see groups, not people: each circle is a group of participants and each line the ties "
             f"between two groups. Counts under {data.min_count()} are not shown.")
-    left, mid, right = st.columns(3)
+    left, mid = st.columns(2)
     attr = left.selectbox("Group people by", nv.AGGREGATE_ATTRIBUTES, format_func=lambda a: LABELS.get(a, a))
-    waves = tuple(mid.multiselect("Survey waves", _options(ds.ties["wave"]), placeholder="All waves"))
-    view = right.selectbox("Ties", VIEWS, format_func=lambda v: {"union": "either named the other",
-                                                                "mutual": "both named each other",
-                                                                "directed": "who named whom"}[v])
-    html, facts = common.load(data.load_group_network, principal, attr, waves, view, HEIGHT)
+    wave = mid.selectbox("Survey waves", [None] + _options(ds.ties["wave"]),
+                         format_func=lambda w: "all waves" if w is None else f"wave {w}")
+    html, facts = common.load(data.load_group_network, principal, attr, wave, HEIGHT)
     _embed(html)
     k = data.min_count()
-    st.caption(f"{facts['groups']} groups. Group sizes under {k} read '<{k}'; "
-               f"{facts['hidden_links']} pairs of groups with fewer than {k} ties between them are not drawn.")
+    st.caption(f"{facts['groups']} groups; a tie joins two people when either named the other. Counts under {k} "
+               f"read '<{k}', and some larger ones 'suppressed' so that a small one cannot be worked out from the "
+               f"totals on other pages; {facts['hidden_links']} pairs of groups whose ties are hidden are not drawn.")
     st.stop()
 
 people, enr, cohorts = ds.people, ds.enrollments, ds.cohorts

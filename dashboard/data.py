@@ -733,9 +733,22 @@ def _funder_flows(flows: list[tuple], k: int) -> tuple[list[tuple], int]:
 
 
 def _funder_funnel(funnel: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Counts suppressed (with the cells that would give them away); rates only where both counts show."""
+    """Counts suppressed (with the cells that would give them away); rates only where both counts show.
+
+    Each stage's column is protected with its total (the Overview's funnel: every group's people add up to
+    it) by LP-audited complementary suppression (queries.disclosure.protect): two small groups hidden side
+    by side are not safe when their sum is small too. Rows are left to the column rule: a group's stages are
+    nested (enrolled >= graduated >= appointed), not parts of a published sum."""
     stages = ["enrolled", "graduated", "civic", "appointed"]
-    out = privacy.suppress_frame(funnel, stages, k)
+    out = funnel.copy().astype(object)
+    for stage in stages:
+        if stage not in out:
+            continue
+        values = {i: int(v) for i, v in enumerate(funnel[stage])}
+        values["total"] = sum(values.values())
+        hidden = disclosure.protect(values, [{**{i: 1.0 for i in range(len(funnel))}, "total": -1.0}], k)
+        out[stage] = [(privacy.suppress_small(v, k) if 1 <= v < k else privacy.SUPPRESSED) if i in hidden else v
+                      for i, v in values.items() if i != "total"]
     for rate, num, den in (("graduation_rate", "graduated", "enrolled"), ("appointment_rate", "appointed", "graduated")):
         shown = [not isinstance(a, str) and not isinstance(b, str) for a, b in zip(out[num], out[den])]
         out[rate] = out[rate].astype(object).where(shown, None)
@@ -761,7 +774,11 @@ def _quality(audience: str, sites, uri: str, version: str) -> dict:
             for col in spec.columns:
                 if col in spec.required or col not in df:
                     continue
-                missing.append({"table": name, "column": col, "missing_share": float(df[col].isna().mean())})
+                share = float(df[col].isna().mean())
+                if audience == "funder":      # the share times the rows shown would give the count missing
+                    gone = int(df[col].isna().sum())
+                    share = share if disclosure.ratio_publishable(gone, len(df) - gone, min_count()) else float("nan")
+                missing.append({"table": name, "column": col, "missing_share": share})
     ties = ds.ties
     unmatched = ties.loc[ties["to_person_id"].isna() & ties["to_name"].notna(), "to_name"]
     return {"rows": pd.DataFrame(rows), "missing": pd.DataFrame(missing, columns=["table", "column", "missing_share"]),

@@ -98,12 +98,29 @@ def protect(values: Mapping[Hashable, int], equations: Sequence[Equation], k: in
         weak = [c for c in sorted(primary, key=str) if bounds[c][1] - bounds[c][0] < k]
         if not weak:
             return hidden
-        cell = weak[0]
-        candidates = sorted({(values[o], str(o), o) for eq in equations if cell in eq for o in eq
-                             if o not in hidden and values[o] > 0}, key=lambda t: (t[0], t[1]))
+        candidates = _candidates(weak[0], values, hidden, equations)
         if not candidates:
             return hidden
-        hidden.add(candidates[0][2])
+        hidden.add(candidates[0])
+
+
+def _candidates(cell, values, hidden: set, equations) -> list:
+    """Shown non-zero cells that could widen `cell`'s interval, smallest first: those of its equations, and
+    of the equations of the hidden cells it is linked to (a hidden total makes its parts' equations count)."""
+    seen, todo, found = {cell}, [cell], set()
+    while todo:
+        current = todo.pop()
+        for eq in equations:
+            if current not in eq:
+                continue
+            for other in eq:
+                if other in hidden:
+                    if other not in seen:
+                        seen.add(other)
+                        todo.append(other)
+                elif values[other] > 0:
+                    found.add(other)
+    return sorted(found, key=lambda o: (values[o], str(o)))
 
 
 def ratio_publishable(part: int, rest: int, k: int) -> bool:

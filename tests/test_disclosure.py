@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 from queries.disclosure import audit
@@ -29,7 +30,10 @@ K = 10
 
 
 def _num(v):
-    return v if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v else None
+    """A published number (numpy's included), or None for a suppression label, None or NaN."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        return None
+    return float(v) if v == v else None
 
 
 def _release(uri: str) -> dict:
@@ -46,6 +50,8 @@ def _release(uri: str) -> dict:
             mixing[attr, w] = data.load_mixing(funder, attr, w)
             truth[attr, w] = data.load_mixing(admin, attr, w)
     admin_tests = data.load_bridging(admin)["tests"]
+    pipelines = {by: (data.load_pipeline(funder, by), data.load_pipeline(admin, by)) for by in data.PIPELINE_BY}
+    quality = (data.load_data_quality(funder), data.load_data_quality(admin))
     from dashboard.network_view import AGGREGATE_ATTRIBUTES
     explorer = {}
     for attr in AGGREGATE_ATTRIBUTES:
@@ -55,7 +61,8 @@ def _release(uri: str) -> dict:
     ds = data.analysis_dataset("funder", None, *data.data_key())
     complete = {a: ds.people[a].notna().all() for a in ("race_ethnicity", "income_band")}
     return {"overview": overview, "bridging": bridging, "mixing": mixing, "truth": truth, "waves": waves,
-            "admin_tests": admin_tests, "complete": complete, "explorer": explorer, "people_truth": ds.people}
+            "admin_tests": admin_tests, "complete": complete, "explorer": explorer, "people_truth": ds.people,
+            "pipelines": pipelines, "quality": quality}
 
 
 def _attack(r: dict) -> list[str]:
@@ -150,6 +157,45 @@ def _attack(r: dict) -> list[str]:
                     if _num(heat) != _num(v):
                         failures.append(f"explorer {attr} wave {w}: ties {a}/{b} shown as {v} where the heatmap "
                                         f"shows {heat}")
+    # -- the funnel by site, cohort, race and income, against the Overview's funnel totals -------------------
+    totals = r["overview"]["funnel"]
+    for by, (shown, true) in r["pipelines"].items():
+        f, t = shown["funnel"], true["funnel"]
+        for stage in ("enrolled", "graduated", "appointed"):
+            total = _num(totals.get(stage))
+            if total is None or stage not in f:
+                continue
+            values = {("g", i): _num(v) for i, v in enumerate(f[stage])}
+            truth_col = {("g", i): int(v) for i, v in enumerate(t[stage])}
+            if sum(truth_col.values()) != total:       # a person counted in two groups (cohorts): no equation
+                continue
+            values["total"] = total
+            eqs = [{**{c: 1.0 for c in truth_col}, "total": -1.0}]
+            # a rate shown beside its counts: rate x denominator = numerator
+            targets = [c for c in truth_col if values[c] is None and 1 <= truth_col[c] < K]
+            for c, (lo, hi) in audit(values, eqs, targets).items():
+                if not hi - lo >= K:
+                    failures.append(f"funnel by {by}, {stage}, group {t['group'].iloc[c[1]]} (true {truth_col[c]}) "
+                                    f"narrowed to [{lo:g}, {hi:g}]")
+        for rate, num, den in (("graduation_rate", "graduated", "enrolled"), ("appointment_rate", "appointed",
+                                                                               "graduated")):
+            for i in range(len(f)):
+                shown_rate, n, d = _num(f[rate].iloc[i]), _num(f[num].iloc[i]), _num(f[den].iloc[i])
+                if shown_rate is not None and (n is None or d is None):
+                    failures.append(f"funnel by {by}: {rate} shown beside a hidden count (group {i})")
+    # -- data quality: a share of missing values times the rows shown gives a count ------------------------
+    shown_q, true_q = r["quality"]
+    rows = {t: _num(v) for t, v in zip(shown_q["rows"]["table"], shown_q["rows"]["rows"])}
+    true_rows = dict(zip(true_q["rows"]["table"], true_q["rows"]["rows"]))
+    for (_, m), (_, tm) in zip(shown_q["missing"].iterrows(), true_q["missing"].iterrows()):
+        share = _num(m["missing_share"])
+        if share is None or rows.get(m["table"]) is None:
+            continue
+        missing = round(float(tm["missing_share"]) * true_rows[m["table"]])
+        present = true_rows[m["table"]] - missing
+        if 1 <= missing < K or 1 <= present < K:
+            failures.append(f"data quality: {m['table']}.{m['column']} missing share {share:.4f} x {rows[m['table']]} "
+                            f"rows gives {missing} missing")
     # -- every cohort's test -------------------------------------------------------------------------------
     tests, truth_tests = r["bridging"]["tests"], r["admin_tests"]
     cohort_rows = tests[tests["cohort"].notna()]

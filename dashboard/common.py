@@ -11,7 +11,7 @@ from dashboard.accounts import Principal
 from graph.errors import StoreError
 from queries.errors import QueryError
 
-__all__ = ["sidebar", "principal", "load", "count", "share", "p_value", "store_caption", "show_findings", "glossary",
+__all__ = ["sidebar", "principal", "load", "all_hidden", "count", "share", "p_value", "store_caption", "show_findings", "glossary",
            "interval"]
 
 GLOSSARY = """
@@ -111,6 +111,12 @@ def interval(ci, *, points: bool = False) -> str:
     if points:
         return f"{100 * ci[0]:+.0f} to {100 * ci[1]:+.0f} pts"
     return f"{ci[0]:.0%}–{ci[1]:.0%}"
+
+
+def all_hidden(values) -> bool:
+    """Whether every count of a chart is suppressed (then the page says so in words instead of a chart)."""
+    values = [v for v in values if v is not None and v == v]
+    return bool(values) and all(isinstance(v, str) for v in values)
 
 
 def count(value) -> str:

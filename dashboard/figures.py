@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 __all__ = [
     "figure_wave_comparison", "comparison_rows", "figure_tie_composition", "figure_funnel", "figure_wave_change", "figure_permutation",
     "figure_mixing_heatmap", "figure_growth", "figure_sankey", "figure_funnel_by", "figure_time_to_seat",
-    "figure_seats_by_body", "figure_missing", "figure_counts", "number", "label",
+    "figure_seats_by_body", "figure_missing", "figure_counts", "number", "label", "hidden",
 ]
 
 _COLORS = {"same": "#b0b7c3", "cross": "#1f77b4", "race": "#1f77b4", "class": "#ff7f0e",
@@ -45,6 +45,29 @@ def label(value) -> str:
     return f"{int(v):,}" if v == int(v) else f"{v:.2f}"
 
 
+def hidden(value) -> bool:
+    """Whether a plotted value is a suppression label ("<10", "suppressed")."""
+    return isinstance(value, str)
+
+
+def _bars(values) -> dict:
+    """Bar heights, hatching and labels for counts that may be suppressed: a suppressed count is drawn as a
+    hatched, pale bar up to the threshold ("<10" may be anything below it; "suppressed" is hidden to protect
+    another), labelled, never as a zero."""
+    ceiling = next((int(v[1:]) for v in values if isinstance(v, str) and v.startswith("<") and v[1:].isdigit()), 10)
+    return {"y": [ceiling if hidden(v) else number(v) for v in values],
+            "text": [label(v) for v in values],
+            "marker_pattern_shape": ["/" if hidden(v) else "" for v in values],
+            "marker_opacity": [0.45 if hidden(v) else 1.0 for v in values]}
+
+
+def _bar(**kw) -> go.Bar:
+    values = kw.pop("values")
+    b = _bars(values)
+    return go.Bar(y=b["y"], text=b["text"], marker=dict(pattern_shape=b["marker_pattern_shape"],
+                                                        opacity=b["marker_opacity"], **kw.pop("marker", {})), **kw)
+
+
 def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
     fig.update_layout(title=title, margin=dict(l=10, r=10, t=50, b=10), legend_title_text="", **kw)
     return fig
@@ -58,10 +81,8 @@ def figure_tie_composition(composition: pd.DataFrame) -> go.Figure:
     df = composition.copy()
     x = [f"{a} · {w}" for a, w in zip(df["attribute"], df["wave"])]
     fig = go.Figure([
-        go.Bar(name="within a group", x=x, y=[number(v) for v in df["within"]],
-               text=[label(v) for v in df["within"]], marker_color=_COLORS["same"]),
-        go.Bar(name="across groups", x=x, y=[number(v) for v in df["across"]],
-               text=[label(v) for v in df["across"]], marker_color=_COLORS["cross"]),
+        _bar(name="within a group", x=x, values=list(df["within"]), marker={"color": _COLORS["same"]}),
+        _bar(name="across groups", x=x, values=list(df["across"]), marker={"color": _COLORS["cross"]}),
     ])
     return _layout(fig, "Ties within and across groups, by survey wave", barmode="stack",
                    yaxis_title="ties", xaxis_title="")
@@ -151,7 +172,8 @@ def figure_permutation(results: pd.DataFrame) -> go.Figure:
 
 def figure_mixing_heatmap(matrix: pd.DataFrame, *, title: str = "Who is tied to whom") -> go.Figure:
     """Heatmap of a mixing matrix (groups x groups, counts or suppressed labels)."""
-    z = [[number(v) for v in row] for row in matrix.to_numpy()]
+    # a suppressed cell is left uncoloured (a gap), with its label: never the colour of zero
+    z = [[None if hidden(v) else number(v) for v in row] for row in matrix.to_numpy()]
     text = [[label(v) for v in row] for row in matrix.to_numpy()]
     rows, cols = [str(i) for i in matrix.index], [str(c) for c in matrix.columns]
     fig = go.Figure(go.Heatmap(z=z, x=cols, y=rows, text=text, texttemplate="%{text}", colorscale="Blues",
@@ -192,8 +214,7 @@ def figure_sankey(flows: Iterable[Sequence]) -> go.Figure:
 def figure_funnel_by(table: pd.DataFrame, *, by: str = "group", title: str = "The funnel by group") -> go.Figure:
     """Grouped bars: enrolled, graduated, civic, appointed per group (`by` column; counts or suppressed labels)."""
     stages = [c for c in ("enrolled", "graduated", "civic", "appointed") if c in table]
-    fig = go.Figure([go.Bar(name=s.replace("_", " "), x=[str(v) for v in table[by]],
-                            y=[number(v) for v in table[s]], text=[label(v) for v in table[s]])
+    fig = go.Figure([_bar(name=s.replace("_", " "), x=[str(v) for v in table[by]], values=list(table[s]))
                      for s in stages])
     return _layout(fig, title, barmode="group", yaxis_title="people")
 
@@ -215,8 +236,9 @@ def figure_time_to_seat(curve: pd.DataFrame) -> go.Figure:
 def figure_seats_by_body(table: pd.DataFrame) -> go.Figure:
     """Horizontal bars of graduates seated per body (queries.pipeline.seats_by_body's columns)."""
     df = table.iloc[::-1]
-    fig = go.Figure(go.Bar(y=[str(b) for b in df["name"].fillna(df["body_id"])],
-                           x=[number(v) for v in df["graduates"]], text=[label(v) for v in df["graduates"]],
+    b = _bars(list(df["graduates"]))
+    fig = go.Figure(go.Bar(y=[str(b) for b in df["name"].fillna(df["body_id"])], x=b["y"], text=b["text"],
+                           marker=dict(pattern_shape=b["marker_pattern_shape"], opacity=b["marker_opacity"]),
                            orientation="h", customdata=df["level"],
                            hovertemplate="%{y} (%{customdata}): %{text}<extra></extra>"))
     return _layout(fig, "Where alumni sit", xaxis_title="graduates seated", height=max(300, 24 * len(df) + 120))
@@ -235,6 +257,5 @@ def figure_counts(table: pd.DataFrame, *, x: str, y: str = "families", color: st
                   title: str = "") -> go.Figure:
     """Bars of counts (or suppressed labels) per category, optionally split by `color`."""
     parts = table.groupby(color, sort=True) if color else [("", table)]
-    fig = go.Figure([go.Bar(name=str(name), x=[str(v) for v in g[x]], y=[number(v) for v in g[y]],
-                            text=[label(v) for v in g[y]]) for name, g in parts])
+    fig = go.Figure([_bar(name=str(name), x=[str(v) for v in g[x]], values=list(g[y])) for name, g in parts])
     return _layout(fig, title, barmode="group", yaxis_title=y, showlegend=bool(color))

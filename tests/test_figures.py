@@ -20,7 +20,9 @@ def test_tie_composition_stacks_within_and_across():
     fig = figures.figure_tie_composition(comp)
     within, across = fig.data
     assert list(within.x) == ["race · pre", "race · post"]
-    assert list(within.y) == [30, 0] and list(within.text) == ["30", "<10"]
+    # a suppressed count is a hatched, pale bar up to the threshold with its label: never drawn as zero
+    assert list(within.y) == [30, 10] and list(within.text) == ["30", "<10"]
+    assert list(within.marker.pattern.shape) == ["", "/"]
     assert list(across.y) == [10, 20]
     assert fig.layout.barmode == "stack"
 
@@ -54,7 +56,7 @@ def test_mixing_heatmap_labels_cells():
     m = pd.DataFrame([[5, "<10"], ["<10", 12]], index=pd.Index(["a", "b"], name="race"),
                      columns=pd.Index(["a", "b"], name="race"))
     trace = figures.figure_mixing_heatmap(m).data[0]
-    assert [list(r) for r in trace.z] == [[5, 0], [0, 12]]
+    assert [list(r) for r in trace.z] == [[5, None], [None, 12]]    # suppressed: a gap, never zero's colour
     assert [list(r) for r in trace.text] == [["5", "<10"], ["<10", "12"]]
     assert list(trace.x) == ["a", "b"]
 
@@ -79,7 +81,8 @@ def test_funnel_by_draws_a_bar_per_stage():
                           "civic": [10, "suppressed"], "appointed": ["<10", 0]})
     fig = figures.figure_funnel_by(table)
     assert [t.name for t in fig.data] == ["enrolled", "graduated", "civic", "appointed"]
-    assert list(fig.data[1].y) == [30, 0] and list(fig.data[2].text) == ["10", "suppressed"]
+    assert list(fig.data[1].y) == [30, 10] and list(fig.data[2].text) == ["10", "suppressed"]
+    assert list(fig.data[2].marker.pattern.shape) == ["", "/"]
 
 
 def test_time_to_seat_plots_share_seated():
@@ -93,7 +96,7 @@ def test_seats_by_body_lists_most_seats_on_top():
                           "graduates": [5, "<10"]})
     trace = figures.figure_seats_by_body(table).data[0]
     assert list(trace.y) == ["B2", "School board"]  # plotly draws the first bar at the bottom
-    assert list(trace.x) == [0, 5]
+    assert list(trace.x) == [10, 5] and list(trace.marker.pattern.shape) == ["/", ""]
 
 
 def test_missing_values_sorted_by_share():

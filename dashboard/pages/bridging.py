@@ -106,10 +106,15 @@ wave = right.selectbox("Ties from", [None] + bridging["waves"], key="mixing_wave
 matrix = common.load(data.load_mixing, principal, attr, wave)
 if matrix.empty:
     st.info(f"No ties join two people who both have a {data.ATTRIBUTES[attr]} recorded.")
+elif common.all_hidden(matrix.to_numpy().ravel().tolist()):
+    st.info(f"Every pair of groups has fewer than {data.min_count()} ties here (or a count that would give one "
+            "away), so none is shown.")
 else:
     st.plotly_chart(figures.figure_mixing_heatmap(matrix, title=f"Ties by {data.ATTRIBUTES[attr]}"),
                     width="stretch", key="mixing")
-    st.caption("The diagonal counts ties within a group; every other cell ties between two groups.")
+    st.caption("The diagonal counts ties within a group; every other cell ties between two groups."
+               + (f" Blank cells are hidden: '<{data.min_count()}' is a small count, 'suppressed' a larger one "
+                  "hidden so that a small one cannot be worked out from the totals." if audience == "funder" else ""))
 
 st.subheader("Growth over time")
 by = st.radio("Snapshots", ["by year (cumulative)", "by wave"], horizontal=True, key="growth_by")

@@ -19,9 +19,13 @@ if audience == "funder":
     if families.empty:
         st.success("No family needs outreach right now.")
     else:
-        st.plotly_chart(figures.figure_counts(families, x="site_id", y="families", color="reason",
-                                              title="Families to reach, by site and reason"),
-                        width="stretch", key="outreach_counts")
+        if common.all_hidden(list(families["families"])):
+            st.info(f"Each site has fewer than {data.min_count()} families for each reason, so the counts are "
+                    "not shown.")
+        else:
+            st.plotly_chart(figures.figure_counts(families, x="site_id", y="families", color="reason",
+                                                  title="Families to reach, by site and reason"),
+                            width="stretch", key="outreach_counts")
         st.dataframe(families.assign(families=[common.count(v) for v in families["families"]]),
                      hide_index=True, width="stretch")
     st.stop()

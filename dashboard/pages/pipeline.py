@@ -25,8 +25,13 @@ funnel = pipe["funnel"]
 if funnel.empty:
     st.info("Nobody is enrolled yet.")
 else:
-    st.plotly_chart(figures.figure_funnel_by(funnel, title=f"The funnel by {data.PIPELINE_BY[by]}"),
-                    width="stretch", key="funnel_by")
+    stage_values = [v for c in ("enrolled", "graduated", "civic", "appointed") if c in funnel for v in funnel[c]]
+    if common.all_hidden(stage_values):
+        st.info(f"Every group has fewer than {data.min_count()} people at each stage, so no count by "
+                f"{data.PIPELINE_BY[by]} can be shown. The totals are on the Overview.")
+    else:
+        st.plotly_chart(figures.figure_funnel_by(funnel, title=f"The funnel by {data.PIPELINE_BY[by]}"),
+                        width="stretch", key="funnel_by")
     shown = funnel.copy()
     for col in ("enrolled", "graduated", "civic", "appointed"):
         shown[col] = [common.count(v) for v in shown[col]]
@@ -52,7 +57,11 @@ bodies = pipe["bodies"]
 if bodies.empty:
     st.info("No graduate holds a seat yet.")
 else:
-    st.plotly_chart(figures.figure_seats_by_body(bodies), width="stretch", key="bodies")
+    if common.all_hidden(list(bodies["graduates"])):
+        st.info(f"Alumni sit on {len(bodies):,} bodies; each has fewer than {data.min_count()} alumni, so the "
+                "counts per body are not shown.")
+    else:
+        st.plotly_chart(figures.figure_seats_by_body(bodies), width="stretch", key="bodies")
     shown = bodies.assign(graduates=[common.count(v) for v in bodies["graduates"]],
                           current=[common.count(v) for v in bodies["current"]])
     st.dataframe(shown.rename(columns={"graduates": "graduates seated", "current": "seated now"}),

@@ -222,9 +222,11 @@ def store_for(tmp_path, monkeypatch):
     from ingest.demo import write_demo
     from ingest.load import load_package
 
-    def make(parents: int, seed: int = 7) -> str:
+    def make(parents: int, seed: int = 7, edit=None) -> str:
         folder = tmp_path / f"demo-{parents}-{seed}"
         write_demo(folder, parents=parents, seed=seed)
+        if edit:
+            edit(folder)
         with SQLiteStore(tmp_path / f"store-{parents}-{seed}.sqlite") as store:
             load_package(folder, store)
             uri = store.uri
@@ -242,6 +244,32 @@ def test_no_hidden_small_count_can_be_narrowed(store_for, parents, seed):
                        if isinstance(v, str) and v.startswith("<"))
     assert hidden_small, "the dataset has hidden small counts to attack"
     failures = _attack(release)
+    assert not failures, f"{len(failures)} hidden counts recovered or narrowed, e.g. {failures[:5]}"
+
+
+def _one_cohort(folder) -> None:
+    """Keep only the first cohort (and its enrollments)."""
+    import pandas as pd
+    cohorts = pd.read_csv(folder / "cohorts.csv", dtype=str, keep_default_na=False)
+    first = cohorts["cohort_id"].iloc[0]
+    cohorts[cohorts["cohort_id"] == first].to_csv(folder / "cohorts.csv", index=False)
+    enr = pd.read_csv(folder / "enrollments.csv", dtype=str, keep_default_na=False)
+    enr[enr["cohort_id"] == first].to_csv(folder / "enrollments.csv", index=False)
+
+
+def _group_of_one(folder) -> None:
+    """One parent with a race/ethnicity nobody else has (a group of 1) who named and was named by others."""
+    import pandas as pd
+    people = pd.read_csv(folder / "people.csv", dtype=str, keep_default_na=False)
+    ties = pd.read_csv(folder / "ties.csv", dtype=str, keep_default_na=False)
+    busy = ties["from_person_id"].value_counts().index[0]
+    people.loc[people["person_id"] == busy, "race_ethnicity"] = "Pacific Islander"
+    people.to_csv(folder / "people.csv", index=False)
+
+
+@pytest.mark.parametrize("edit", [_one_cohort, _group_of_one], ids=["one-cohort", "group-of-one"])
+def test_edge_cases(store_for, edit):
+    failures = _attack(_release(store_for(120, 5, edit)))
     assert not failures, f"{len(failures)} hidden counts recovered or narrowed, e.g. {failures[:5]}"
 
 

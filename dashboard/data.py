@@ -648,7 +648,20 @@ def _outreach(audience: str, sites, uri: str, version: str) -> pd.DataFrame:
             for reason in reasons]
     counts = (pd.DataFrame(rows, columns=["site_id", "reason"]).groupby(["site_id", "reason"]).size()
               .rename("families").reset_index())
-    return privacy.suppress_frame(counts, ["families"], min_count())
+    # each reason's families add up to a total a funder may see elsewhere (e.g. the Overview's isolated
+    # families): protected with it, reason by reason (queries.disclosure.protect)
+    k = min_count()
+    shown = []
+    for _reason, part in counts.groupby("reason", sort=False):
+        values = {i: int(v) for i, v in zip(part.index, part["families"])}
+        values["total"] = sum(values.values())
+        hidden = disclosure.protect(values, [{**{i: 1.0 for i in part.index}, "total": -1.0}], k)
+        shown += [(i, (privacy.suppress_small(v, k) if 1 <= v < k else privacy.SUPPRESSED) if i in hidden else v)
+                  for i, v in values.items() if i != "total"]
+    out = counts.astype(object)
+    for i, v in shown:
+        out.at[i, "families"] = v
+    return out
 
 
 def _readable(table: pd.DataFrame, ds: Dataset) -> pd.DataFrame:

@@ -51,6 +51,7 @@ def _release(uri: str) -> dict:
             truth[attr, w] = data.load_mixing(admin, attr, w)
     admin_tests = data.load_bridging(admin)["tests"]
     pipelines = {by: (data.load_pipeline(funder, by), data.load_pipeline(admin, by)) for by in data.PIPELINE_BY}
+    outreach = (data.load_outreach(funder), _outreach_truth(data))
     quality = (data.load_data_quality(funder), data.load_data_quality(admin))
     from dashboard.network_view import AGGREGATE_ATTRIBUTES
     explorer = {}
@@ -62,7 +63,19 @@ def _release(uri: str) -> dict:
     complete = {a: ds.people[a].notna().all() for a in ("race_ethnicity", "income_band")}
     return {"overview": overview, "bridging": bridging, "mixing": mixing, "truth": truth, "waves": waves,
             "admin_tests": admin_tests, "complete": complete, "explorer": explorer, "people_truth": ds.people,
-            "pipelines": pipelines, "quality": quality}
+            "pipelines": pipelines, "quality": quality, "outreach": outreach}
+
+
+def _outreach_truth(data):
+    """Families to reach per site and reason among the consenting people, unsuppressed."""
+    import pandas as pd
+
+    from queries import outreach
+    ds = data.analysis_dataset("funder", None, *data.data_key())
+    table = outreach.outreach_families(ds, inactive_days=data.settings.get_int("CIVICTIES_OUTREACH_DAYS"))
+    rows = [{"site_id": s, "reason": r} for s, rs in zip(table["site_id"], table["reasons"]) for r in rs]
+    return pd.DataFrame(rows, columns=["site_id", "reason"]).groupby(["site_id", "reason"]).size() \
+        .rename("families").reset_index()
 
 
 def _attack(r: dict) -> list[str]:
@@ -183,6 +196,21 @@ def _attack(r: dict) -> list[str]:
                 shown_rate, n, d = _num(f[rate].iloc[i]), _num(f[num].iloc[i]), _num(f[den].iloc[i])
                 if shown_rate is not None and (n is None or d is None):
                     failures.append(f"funnel by {by}: {rate} shown beside a hidden count (group {i})")
+    # -- outreach: families per site and reason; those with no tie add up to the Overview's isolated families
+    shown_o, true_o = r["outreach"]
+    isolated = _num(r["overview"]["headline"]["isolated_families"])
+    for reason, part in shown_o.groupby("reason"):
+        truth_part = true_o[true_o["reason"] == reason].set_index("site_id")["families"]
+        values = {site: _num(v) for site, v in zip(part["site_id"], part["families"])}
+        if isolated is None or not str(reason).startswith("no ties") or int(truth_part.sum()) != isolated:
+            continue
+        values["total"] = isolated
+        eqs = [{**{site: 1.0 for site in part["site_id"]}, "total": -1.0}]
+        targets = [site for site in part["site_id"] if values[site] is None and 1 <= int(truth_part[site]) < K]
+        for site, (lo, hi) in audit(values, eqs, targets).items():
+            if not hi - lo >= K:
+                failures.append(f"outreach {reason} at {site} (true {int(truth_part[site])}) narrowed to "
+                                f"[{lo:g}, {hi:g}]")
     # -- data quality: a share of missing values times the rows shown gives a count ------------------------
     shown_q, true_q = r["quality"]
     rows = {t: _num(v) for t, v in zip(shown_q["rows"]["table"], shown_q["rows"]["rows"])}

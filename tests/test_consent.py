@@ -7,6 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from helpers_data import tiny_dataset  # noqa: E402
+from neo4j_fixtures import neo4j_server, neo4j_store  # noqa: E402,F401
 
 from graph.model import TABLES  # noqa: E402
 from ingest.demo import generate_demo  # noqa: E402
@@ -191,14 +192,27 @@ def test_consent_values_ignore_case_and_spaces(tiny_dir):
     assert (got["A"], got["B"], got["C"], got["D"]) == ("yes", "no", "withdrawn", None)
 
 
-def test_consent_is_stored_and_read_back(tiny_dir, sqlite_store):
+@pytest.mark.parametrize("which", ["sqlite", "neo4j"])
+def test_consent_is_stored_and_read_back(tiny_dir, sqlite_store, which, request):
+    store = sqlite_store if which == "sqlite" else request.getfixturevalue("neo4j_store")
     _add_consent(tiny_dir, {"A": "yes", "B": "no", "C": "withdrawn"})
-    load_package(tiny_dir, sqlite_store)
-    people = sqlite_store.read().people.set_index("person_id")
+    load_package(tiny_dir, store)
+    people = store.read().people.set_index("person_id")
     assert people.loc[["A", "B", "C", "D"], "consent"].tolist() == ["yes", "no", "withdrawn", None]
-    kept = with_consent(sqlite_store.read())
+    kept = with_consent(store.read())
     assert "B" not in set(kept.people["person_id"]) and "C" not in set(kept.people["person_id"])
     assert not {"B", "C"} & (set(kept.ties["from_person_id"]) | set(kept.ties["to_person_id"].dropna()))
+
+
+def test_consent_gives_the_same_dataset_on_both_stores(tiny_dir, sqlite_store, neo4j_store):
+    _add_consent(tiny_dir, {"A": "yes", "B": "no", "C": "withdrawn"})
+    views = []
+    for store in (sqlite_store, neo4j_store):
+        load_package(tiny_dir, store)
+        kept = with_consent(store.read())
+        views.append({t: df.sort_values(list(df.columns)).reset_index(drop=True).to_dict("records")
+                      for t, df in kept.tables.items()})
+    assert views[0] == views[1]
 
 
 def test_the_demo_has_a_few_parents_without_consent():

@@ -729,10 +729,29 @@ def _pipeline(audience: str, sites, by: str, uri: str, version: str) -> dict:
         funnel = _funder_funnel(funnel, k)
         if km.empty or int(km["graduates"].iloc[0]) < k:
             km = km.iloc[0:0]
-        km = km.drop(columns=["at_risk", "graduates", "appointed"])
+        km = _thin_curve(km, k).drop(columns=["at_risk", "graduates", "appointed"])
         bodies = privacy.suppress_frame(bodies, ["graduates", "current"], k)
     return {"flows": flows, "hidden_flows": hidden_flows, "funnel": funnel, "km": km, "bodies": bodies,
             "findings": pipeline_findings}
+
+
+def _thin_curve(km: pd.DataFrame, k: int) -> pd.DataFrame:
+    """A Kaplan-Meier curve whose every drawn step holds at least k seatings: each step of the full curve is
+    1/n of the people still waiting, so it gives away how many were seated that day. Steps are pooled: a
+    point is kept when the seatings since the last kept point reach k (the first point always)."""
+    if km.empty:
+        return km
+    survival = km["survival"].to_numpy(dtype=float)
+    at_risk = km["at_risk"].to_numpy(dtype=float)
+    previous = np.concatenate([[1.0], survival[:-1]])
+    events = np.rint(at_risk * (1 - np.divide(survival, previous, out=np.ones_like(survival), where=previous > 0)))
+    keep, since = [0], 0.0
+    for i in range(1, len(km)):
+        since += events[i]
+        if since >= k:
+            keep.append(i)
+            since = 0.0
+    return km.iloc[keep].reset_index(drop=True)
 
 
 def _funder_flows(flows: list[tuple], k: int) -> tuple[list[tuple], int]:

@@ -305,3 +305,22 @@ def test_edge_cases(store_for, edit):
 def test_no_hidden_small_count_can_be_narrowed_at_10000_parents(store_for):
     failures = _attack(_release(store_for(10_000)))
     assert not failures, f"{len(failures)} hidden counts recovered or narrowed, e.g. {failures[:5]}"
+
+
+def test_the_time_to_seat_curve_steps_by_at_least_k_seatings(store_for):
+    """Each step of a Kaplan-Meier curve is 1/n of those still waiting: a funder's curve pools them so that
+    every drawn step holds at least K seatings."""
+    from dashboard import data
+    from dashboard.accounts import Principal
+    from queries.pipeline import time_to_seat
+    store_for(600)
+    full = time_to_seat(data.analysis_dataset("funder", None, *data.data_key()), by=None)
+    previous = np.concatenate([[1.0], full["survival"].to_numpy()[:-1]])
+    events = np.rint(full["at_risk"].to_numpy() * (1 - full["survival"].to_numpy() / previous))
+    shown = data.load_pipeline(Principal(username="f", role="funder"))["km"]
+    assert 2 <= len(shown) < len(full)
+    times = list(shown["timeline"])
+    for before, after in zip(times, times[1:]):
+        between = (full["timeline"] > before) & (full["timeline"] <= after)
+        assert events[between.to_numpy()].sum() >= K, (before, after)
+    assert set(shown["survival"]) <= set(full["survival"])          # the same curve, fewer steps

@@ -755,12 +755,25 @@ def _thin_curve(km: pd.DataFrame, k: int) -> pd.DataFrame:
 
 
 def _funder_flows(flows: list[tuple], k: int) -> tuple[list[tuple], int]:
-    """Flows a funder may see, and how many are left out. A node's hidden out-flows could be read off as
-    its in-flow minus the shown ones, so each source's flows are suppressed together (suppress_frame by
-    source hides a partner flow wherever one would stand alone) and every suppressed flow is dropped."""
-    frame = privacy.suppress_frame(pd.DataFrame(flows, columns=["source", "target", "people"]), ["people"], k,
-                                   by="source")
-    shown = [(s, t, int(c)) for s, t, c in frame.itertuples(index=False) if not isinstance(c, str)]
+    """Flows a funder may see, and how many are left out (dropped from the drawing).
+
+    A node's flows balance (in = out for every middle node), the flows out of the first node add up to the
+    people enrolled and those into seats to the people appointed (both on the Overview): all of it is one
+    set of equations, protected by LP-audited complementary suppression (queries.disclosure.protect)."""
+    values = {i: int(c) for i, (_s, _t, c) in enumerate(flows)}
+    sources, targets = {s for s, _t, _c in flows}, {t for _s, t, _c in flows}
+    equations = []
+    for node in sources & targets:                       # in = out
+        eq = {i: (1.0 if t == node else 0.0) - (1.0 if s == node else 0.0) for i, (s, t, _c) in enumerate(flows)
+              if node in (s, t)}
+        equations.append(eq)
+    for name, members in (("first_total", [i for i, (s, _t, _c) in enumerate(flows) if s not in targets]),
+                          ("seat_total", [i for i, (_s, t, _c) in enumerate(flows) if t.endswith(" seat")])):
+        if members:
+            values[name] = sum(values[i] for i in members)
+            equations.append({**{i: 1.0 for i in members}, name: -1.0})
+    hidden = disclosure.protect(values, equations, k)
+    shown = [(s, t, int(c)) for i, (s, t, c) in enumerate(flows) if i not in hidden]
     return shown, len(flows) - len(shown)
 
 

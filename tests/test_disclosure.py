@@ -52,6 +52,8 @@ def _release(uri: str) -> dict:
     admin_tests = data.load_bridging(admin)["tests"]
     pipelines = {by: (data.load_pipeline(funder, by), data.load_pipeline(admin, by)) for by in data.PIPELINE_BY}
     outreach = (data.load_outreach(funder), _outreach_truth(data))
+    from queries.pipeline import sankey_flows
+    sankey_truth = sankey_flows(data.analysis_dataset("funder", None, *data.data_key()))
     quality = (data.load_data_quality(funder), data.load_data_quality(admin))
     from dashboard.network_view import AGGREGATE_ATTRIBUTES
     explorer = {}
@@ -63,7 +65,7 @@ def _release(uri: str) -> dict:
     complete = {a: ds.people[a].notna().all() for a in ("race_ethnicity", "income_band")}
     return {"overview": overview, "bridging": bridging, "mixing": mixing, "truth": truth, "waves": waves,
             "admin_tests": admin_tests, "complete": complete, "explorer": explorer, "people_truth": ds.people,
-            "pipelines": pipelines, "quality": quality, "outreach": outreach}
+            "pipelines": pipelines, "quality": quality, "outreach": outreach, "sankey_truth": sankey_truth}
 
 
 def _outreach_truth(data):
@@ -211,6 +213,25 @@ def _attack(r: dict) -> list[str]:
             if not hi - lo >= K:
                 failures.append(f"outreach {reason} at {site} (true {int(truth_part[site])}) narrowed to "
                                 f"[{lo:g}, {hi:g}]")
+    # -- the Sankey: every middle node's flows balance; the first node's out-flows add up to the people
+    # enrolled and the flows into seats to the people appointed (the Overview's funnel)
+    shown_flows = {(a, b): c for a, b, c in r["pipelines"]["site"][0]["flows"]}
+    true_flows = {(a, b): int(c) for a, b, c in r["sankey_truth"]}
+    values = {f: (float(shown_flows[f]) if f in shown_flows else None) for f in true_flows}
+    nodes_in = {b for _a, b in true_flows}
+    nodes_out = {a for a, _b in true_flows}
+    eqs = [{f: (1.0 if f[1] == n else 0.0) - (1.0 if f[0] == n else 0.0) for f in true_flows if n in f}
+           for n in nodes_in & nodes_out]
+    for stage, members in (("enrolled", [f for f in true_flows if f[0] not in nodes_in]),
+                           ("appointed", [f for f in true_flows if f[1].endswith(" seat")])):
+        total = _num(totals.get(stage))
+        if total is not None and members and sum(true_flows[f] for f in members) == total:
+            values[stage] = total
+            eqs.append({**{f: 1.0 for f in members}, stage: -1.0})
+    targets = [f for f, v in values.items() if v is None and isinstance(f, tuple) and 1 <= true_flows[f] < K]
+    for f, (lo, hi) in audit(values, eqs, targets).items():
+        if not hi - lo >= K:
+            failures.append(f"sankey {f[0]} -> {f[1]} (true {true_flows[f]}) narrowed to [{lo:g}, {hi:g}]")
     # -- data quality: a share of missing values times the rows shown gives a count ------------------------
     shown_q, true_q = r["quality"]
     rows = {t: _num(v) for t, v in zip(shown_q["rows"]["table"], shown_q["rows"]["rows"])}

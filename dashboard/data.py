@@ -541,7 +541,7 @@ def _funder_tests(tests: pd.DataFrame, protected: dict) -> pd.DataFrame:
             shown_ties = privacy.suppress_small(ties, k)
             shown_cross = int(cross) if ok else None
         out.at[i, "ties"] = shown_ties
-        out.at[i, "cross_ties"] = shown_cross if ok else (shown_cross if isinstance(shown_cross, str) else None)
+        out.at[i, "cross_ties"] = shown_cross if ok or isinstance(shown_cross, str) else None
         for col in ("observed", "sd", "p_value", "q_value"):
             if not ok:
                 out.at[i, col] = None
@@ -656,8 +656,7 @@ def _outreach(audience: str, sites, uri: str, version: str) -> pd.DataFrame:
         values = {i: int(v) for i, v in zip(part.index, part["families"])}
         values["total"] = sum(values.values())
         hidden = disclosure.protect(values, [{**{i: 1.0 for i in part.index}, "total": -1.0}], k)
-        shown += [(i, (privacy.suppress_small(v, k) if 1 <= v < k else privacy.SUPPRESSED) if i in hidden else v)
-                  for i, v in values.items() if i != "total"]
+        shown += [(i, disclosure.shown_value(v, i in hidden, k)) for i, v in values.items() if i != "total"]
     out = counts.astype(object)
     for i, v in shown:
         out.at[i, "families"] = v
@@ -792,8 +791,7 @@ def _funder_funnel(funnel: pd.DataFrame, k: int) -> pd.DataFrame:
         values = {i: int(v) for i, v in enumerate(funnel[stage])}
         values["total"] = sum(values.values())
         hidden = disclosure.protect(values, [{**{i: 1.0 for i in range(len(funnel))}, "total": -1.0}], k)
-        out[stage] = [(privacy.suppress_small(v, k) if 1 <= v < k else privacy.SUPPRESSED) if i in hidden else v
-                      for i, v in values.items() if i != "total"]
+        out[stage] = [disclosure.shown_value(v, i in hidden, k) for i, v in values.items() if i != "total"]
     for rate, num, den in (("graduation_rate", "graduated", "enrolled"), ("appointment_rate", "appointed", "graduated")):
         shown = [not isinstance(a, str) and not isinstance(b, str) for a, b in zip(out[num], out[den])]
         out[rate] = out[rate].astype(object).where(shown, None)
@@ -949,8 +947,7 @@ def _protected_aggregate(agg, attr: str, sites, wave, uri: str, version: str):
     for g in groups:
         size = people[("people", g)]
         within = cell(g, g)
-        out.add_node(g, people=(privacy.suppress_small(size, k) if 1 <= size < k else privacy.SUPPRESSED)
-                     if ("people", g) in hidden else size,
+        out.add_node(g, people=disclosure.shown_value(size, ("people", g) in hidden, k),
                      ties_within=privacy.SUPPRESSED if within is None else within)
     hidden_links = 0
     for u, v, d in A.edges(data=True):

@@ -26,7 +26,7 @@ from scipy.optimize import linprog
 
 from queries.privacy import SUPPRESSED, suppress_small
 
-__all__ = ["audit", "protect", "protect_mixing", "ratio_publishable", "Equation"]
+__all__ = ["audit", "protect", "protect_mixing", "ratio_publishable", "shown_value", "Equation"]
 
 #: An equation: {cell: coefficient}, meaning sum(coefficient x value) == 0.
 Equation = Mapping[Hashable, float]
@@ -123,6 +123,18 @@ def _candidates(cell, values, hidden: set, equations) -> list:
     return sorted(found, key=lambda o: (values[o], str(o)))
 
 
+def shown_value(value: int, hidden: bool, k: int):
+    """A count as published: itself, "<k" when hidden for being small, "suppressed" when hidden to protect
+    another.
+
+    >>> shown_value(12, False, 10), shown_value(3, True, 10), shown_value(40, True, 10)
+    (12, '<10', 'suppressed')
+    """
+    if not hidden:
+        return value
+    return suppress_small(value, k) if 1 <= value < k else SUPPRESSED
+
+
 def ratio_publishable(part: int, rest: int, k: int) -> bool:
     """Whether a share part / (part + rest) (or an E-I index) may be shown: both counts 0 or at least k,
     so that the share and its denominator cannot give a small count away.
@@ -164,10 +176,7 @@ def protect_mixing(matrix: pd.DataFrame, k: int) -> tuple[pd.DataFrame, dict]:
     hidden = protect(values, equations, k)
 
     def label(cell):
-        v = values[cell]
-        if cell not in hidden:
-            return v
-        return suppress_small(v, k) if 1 <= v < k else SUPPRESSED
+        return shown_value(values[cell], cell in hidden, k)
 
     shaped = pd.DataFrame(index=matrix.index, columns=matrix.columns, dtype=object)
     for i in range(len(groups)):

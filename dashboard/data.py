@@ -271,7 +271,8 @@ def _overview(audience: str, sites, uri: str, version: str) -> dict:
         "waves": pd.DataFrame(wave_rows, columns=["wave", "ties", "cross_race", "cross_class"]),
         "composition": pd.DataFrame(composition, columns=["wave", "attribute", "within", "across"]),
         "funnel": {k: _count(audience, v) for k, v in m["funnel"].items()},
-        "change": _since_last_cohort(ds, audience),
+        "change": _since_last_cohort(ds, audience, ei_shown=lambda attr: _share_shown(
+            _funder_mixing(sites, attr, None, uri, version)[1])),
         "isolated": None,
     }
     out["findings"] = findings.overview_findings(out["headline"], comparison)
@@ -285,7 +286,7 @@ def _overview(audience: str, sites, uri: str, version: str) -> dict:
     return out
 
 
-def _since_last_cohort(ds: Dataset, audience: str) -> dict | None:
+def _since_last_cohort(ds: Dataset, audience: str, ei_shown=None) -> dict | None:
     """The network before the most recent cohort started, against the network now (formation.tie_change)."""
     cohorts = ds.cohorts.dropna(subset=["start_date"])
     ties = ds.ties
@@ -306,14 +307,33 @@ def _since_last_cohort(ds: Dataset, audience: str) -> dict | None:
                 & (pd.to_datetime(enr["completed_on"], errors="coerce") >= since)]["person_id"].nunique()
     seats = (pd.to_datetime(ds.appointments["start_date"], errors="coerce") >= since).sum()
     by_attr = change.get("by_attribute", {})
-    return {"cohort": str(last["cohort_id"]),
-            "since": since.date().isoformat(),
-            "new_ties": _count(audience, change["new_ties"]),
-            "new_cross_race": _count(audience, change.get("new_cross_race")),
-            "new_cross_class": _count(audience, change.get("new_cross_class")),
-            "new_graduates": _count(audience, grads), "new_seats": _count(audience, int(seats)),
-            "ei": {a: {k: v.get(k) for k in ("ei_before", "ei_after", "delta_ei", "expected_delta", "p_value")}
-                   for a, v in by_attr.items()}}
+    out = {"cohort": str(last["cohort_id"]),
+           "since": since.date().isoformat(),
+           "new_ties": _count(audience, change["new_ties"]),
+           "new_cross_race": _count(audience, change.get("new_cross_race")),
+           "new_cross_class": _count(audience, change.get("new_cross_class")),
+           "new_graduates": _count(audience, grads), "new_seats": _count(audience, int(seats)),
+           "ei": {a: {k: v.get(k) for k in ("ei_before", "ei_after", "delta_ei", "expected_delta", "p_value")}
+                  for a, v in by_attr.items()}}
+    if audience == "funder":
+        # "new" beside a total gives the old (total - new) away: each shown only where both are 0 or >= k
+        k = min_count()
+        totals = {"new_ties": after.m,
+                  "new_graduates": enr.loc[enr["status"] == "graduated", "person_id"].nunique(),
+                  "new_seats": len(ds.appointments)}
+        news = {"new_ties": change["new_ties"], "new_graduates": grads, "new_seats": int(seats)}
+        for key, attr in (("new_cross_race", "race_ethnicity"), ("new_cross_class", "income_band")):
+            cross, _known = homophily.cross_tie_counts(after, attr)
+            new_cross = change.get(key) or 0
+            totals[key], news[key] = cross, new_cross
+            if not disclosure.ratio_publishable(new_cross, change["new_ties"] - new_cross, k):
+                out[key] = _count(audience, new_cross) if new_cross < k else privacy.SUPPRESSED
+            if ei_shown is not None and not ei_shown(attr):
+                out["ei"].pop(attr, None)
+        for key, new in news.items():
+            if isinstance(out[key], int) and not disclosure.ratio_publishable(new, totals[key] - new, k):
+                out[key] = privacy.SUPPRESSED
+    return out
 
 
 # -- Bridging and tie formation --------------------------------------------------------------------------
@@ -361,7 +381,9 @@ def _bridging(audience: str, sites, uri: str, version: str) -> dict:
             "cohort_panel": cohort_panel,
             "findings": findings.bridging_findings(everyone, comparison, cohort_p=cohorts["p_value"].tolist(),
                                                    cohort_q=cohorts["q_value"].tolist()),
-            "growth_by_year": _growth(snapshots_by_year(ds), audience), "waves": waves}
+            "growth_by_year": _growth(snapshots_by_year(ds), audience,
+                                      cumulative_totals={"people": len(ds.people), "ties": tie_arrays(ds).m}),
+            "waves": waves}
 
 
 def readable_cohort_panel(table: pd.DataFrame) -> pd.DataFrame:
@@ -467,10 +489,18 @@ def _comparison(ds: Dataset, audience: str) -> dict | None:
 
 def _funder_comparison(c: dict, k: int) -> dict:
     """Funders: respondent and tie counts suppressed; a share (and its interval, E-I and the change) only
-    where its ties, cross-group ties and within-group ties are all at least k (none can be worked out)."""
-    out = {**c, "respondents": {w: privacy.suppress_small(n, k) for w, n in c["respondents"].items()},
-           "by_attribute": {}}
-    out["too_few"] = c["respondents"]["both"] < k
+    where its ties, cross-group ties and within-group ties are all at least k (none can be worked out).
+
+    Counts that differ by a few give the few away: the respondents of one wave only (a wave's count minus
+    those who answered both) and the ties of those respondents (all respondents' ties minus the panel's).
+    A wave's respondent count is shown only where it differs from the panel's by 0 or at least k, and the
+    all-respondents comparison only where its ties, cross- and within-group ties each differ from the
+    panel's by 0 or at least k."""
+    n = c["respondents"]
+    resp = {w: disclosure.shown_value(int(v), 1 <= v < k or (w != "both" and 1 <= v - n["both"] < k), k)
+            for w, v in n.items()}
+    out = {**c, "respondents": resp, "by_attribute": {}}
+    out["too_few"] = n["both"] < k
     for attr, kinds in c["by_attribute"].items():
         shaped = {}
         for kind, r in kinds.items():
@@ -478,7 +508,14 @@ def _funder_comparison(c: dict, k: int) -> dict:
             for side in ("before", "after"):
                 v = r[side]
                 safe = min(v["ties"], v["cross"], v["ties"] - v["cross"]) >= k
-                sides[side] = {"ties": privacy.suppress_small(v["ties"], k), "cross": privacy.suppress_small(v["cross"], k),
+                if kind != "panel":
+                    p = kinds["panel"][side]
+                    gaps = (v["ties"] - p["ties"], v["cross"] - p["cross"],
+                            (v["ties"] - v["cross"]) - (p["ties"] - p["cross"]))
+                    safe = safe and all(g == 0 or g >= k for g in gaps)
+                shown_ties = privacy.suppress_small(v["ties"], k) if safe or v["ties"] < k else privacy.SUPPRESSED
+                shown_cross = privacy.suppress_small(v["cross"], k) if safe or v["cross"] < k else privacy.SUPPRESSED
+                sides[side] = {"ties": shown_ties, "cross": shown_cross,
                                **{f: (v[f] if safe else None) for f in ("share", "share_ci", "ei", "ei_ci")}}
             both_safe = sides["before"]["share"] is not None and sides["after"]["share"] is not None
             sides["change"] = {f: (v if both_safe else None) for f, v in r["change"].items()}
@@ -491,9 +528,12 @@ def _funder_cohort_panel(table: pd.DataFrame) -> pd.DataFrame:
     """Funders: a cohort's row only where both its respondent counts reach the threshold; counts suppressed."""
     k = min_count()
     keep = (table["respondents_both"] >= k) if len(table) else table.index == table.index
-    out = table[keep].copy()
-    for col in ("respondents_before", "respondents_after", "respondents_both"):
-        out[col] = [privacy.suppress_small(int(v), k) for v in out[col]]
+    out = table[keep].copy().astype(object)
+    # a wave's respondents minus those of both waves are the respondents of that wave only: shown only
+    # where that count is 0 or at least k
+    for col in ("respondents_before", "respondents_after"):
+        out[col] = [v if (int(v) - int(b) == 0 or int(v) - int(b) >= k) else privacy.SUPPRESSED
+                    for v, b in zip(out[col], out["respondents_both"])]
     return out.reset_index(drop=True)
 
 
@@ -558,10 +598,45 @@ def _growth_frame(frame: pd.DataFrame, audience: str) -> pd.DataFrame:
         for col in ("people", "ties", "isolates", "components"):
             if col in g:
                 g[col] = [_count(audience, v) for v in g[col]]
+        # density and mean degree are the ties over a known number of people: only beside a shown count
+        for col in ("density", "mean_degree"):
+            if col in g and "ties" in g:
+                g[col] = [d if not isinstance(t, str) else None for d, t in zip(g[col], g["ties"])]
     return g
 
 
-def _growth(snapshots: dict, audience: str, *, protected: tuple | None = None) -> pd.DataFrame:
+def _pool_cumulative(frame: pd.DataFrame, raw: pd.DataFrame, k: int, totals: dict) -> pd.DataFrame:
+    """Funders: a cumulative count (the network at the end of each year) minus the one before it is what was
+    added that year; a year's counts are shown only where what was added since the last shown year is 0 or
+    at least k (as the time-to-seat curve pools its steps), and the last shown year against the totals
+    published elsewhere (``totals``: column -> the whole network's count) likewise. Others are blanked."""
+    cols = [c for c in ("people", "ties", "isolates") if c in raw]
+    if frame.empty or not cols:
+        return frame
+    out = frame.copy().astype(object)
+    true = {c: [int(v) for v in raw[c]] for c in cols}
+
+    def ok(a, b):
+        return abs(b - a) == 0 or abs(b - a) >= k
+
+    # before the first year nobody has a tie: no people counted, no ties, everyone isolated
+    everyone = int(raw["people"].iloc[0]) if "people" in raw else 0
+    kept, last = [], {c: (everyone if c == "isolates" else 0) for c in cols}
+    for i in range(len(frame)):
+        if all(ok(last[c], true[c][i]) for c in cols):
+            kept.append(i)
+            last = {c: true[c][i] for c in cols}
+    while kept and not all(totals.get(c) is None or ok(true[c][kept[-1]], totals[c]) for c in cols):
+        kept.pop()
+    for i in range(len(frame)):
+        if i not in kept:
+            for c in cols + [c for c in ("density", "mean_degree", "isolates", "components") if c in out]:
+                out.at[i, c] = None
+    return out
+
+
+def _growth(snapshots: dict, audience: str, *, protected: tuple | None = None,
+            cumulative_totals: dict | None = None) -> pd.DataFrame:
     """Growth over snapshots (by wave, or the cumulative network at the end of each year).
 
     Funders: a cross-group share only where its counts could be shown (for waves, exactly where the
@@ -569,11 +644,14 @@ def _growth(snapshots: dict, audience: str, *, protected: tuple | None = None) -
     least the threshold); the largest component's share only where its size could."""
     if not snapshots:
         return pd.DataFrame(columns=["period", "ties"])
-    frame = _growth_frame(formation.growth(snapshots), audience)
+    raw = formation.growth(snapshots)
+    frame = _growth_frame(raw, audience)
     if audience != "funder":
         return frame
     k = min_count()
     frame = frame.astype(object)
+    if cumulative_totals is not None:
+        frame = _pool_cumulative(frame, raw.reset_index(drop=True), k, cumulative_totals)
     for i, (period, G) in enumerate(snapshots.items()):
         for attr, col in (("race_ethnicity", "cross_race_share"), ("income_band", "cross_class_share")):
             if col not in frame:
@@ -614,8 +692,10 @@ def _funder_mixing(sites, attr: str, wave: str | None, uri: str, version: str) -
     page that shows any of them (the heatmap, the Overview's composition and shares, the Bridging tests and
     growth) takes them from here, so complementary suppression holds across pages (queries.disclosure)."""
     ds = analysis_dataset("funder", sites, uri, version)
-    M = homophily.mixing_matrix(tie_arrays(ds, waves=None if wave is None else [wave]), attr)
-    return disclosure.protect_mixing(M, min_count())
+    G = tie_arrays(ds, waves=None if wave is None else [wave])
+    M = homophily.mixing_matrix(G, attr)
+    # all ties are published as they are (Overview), so ties with an unrecorded group (all - known) count too
+    return disclosure.protect_mixing(M, min_count(), all_ties=G.number_of_edges())
 
 
 def _share_shown(totals: dict) -> bool:
@@ -725,11 +805,18 @@ def _pipeline(audience: str, sites, by: str, uri: str, version: str) -> dict:
     pipeline_findings = findings.pipeline_findings(totals, median)
     if audience == "funder":
         flows, hidden_flows = _funder_flows(flows, k)
-        funnel = _funder_funnel(funnel, k)
+        caps = None
+        if by in ("race_ethnicity", "income_band"):
+            caps = pipeline.people_per_group(ds, by)
+        exact = int(by_site["enrolled"].sum()) if len(by_site) else 0
+        # the Overview's funnel totals are the columns' sums where every person is in one group
+        overview_totals = ({stage: int(by_site[stage].sum()) for stage in ("enrolled", "graduated", "appointed")}
+                           if by != "cohort" and len(funnel) and int(funnel["enrolled"].sum()) == exact else None)
+        funnel = _funder_funnel(funnel, k, totals=overview_totals, caps=caps)
         if km.empty or int(km["graduates"].iloc[0]) < k:
             km = km.iloc[0:0]
         km = _thin_curve(km, k).drop(columns=["at_risk", "graduates", "appointed"])
-        bodies = privacy.suppress_frame(bodies, ["graduates", "current"], k)
+        bodies = _funder_bodies(bodies, k)
     return {"flows": flows, "hidden_flows": hidden_flows, "funnel": funnel, "km": km, "bodies": bodies,
             "findings": pipeline_findings}
 
@@ -776,22 +863,62 @@ def _funder_flows(flows: list[tuple], k: int) -> tuple[list[tuple], int]:
     return shown, len(flows) - len(shown)
 
 
-def _funder_funnel(funnel: pd.DataFrame, k: int) -> pd.DataFrame:
+def _funder_bodies(bodies: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Where alumni sit, for funders: each column adds up to a total that other pages give (the people
+    appointed, where nobody sits on two bodies), and a body's current members are some of its graduates;
+    protected as one release (queries.disclosure.protect), hidden counts labelled."""
+    if bodies.empty:
+        return bodies
+    values, equations, inequalities, fixed = {}, [], [], []
+    for col in ("graduates", "current"):
+        for i, v in enumerate(bodies[col]):
+            values[col, i] = int(v)
+        values[col, "total"] = int(bodies[col].sum())
+        fixed.append((col, "total"))                    # as if published: the attacker may know it
+        equations.append({**{(col, i): 1.0 for i in range(len(bodies))}, (col, "total"): -1.0})
+    inequalities += [{("current", i): 1.0, ("graduates", i): -1.0} for i in range(len(bodies))]
+    hidden = disclosure.protect(values, equations, k, inequalities=inequalities, fixed=fixed)
+    out = bodies.copy().astype(object)
+    for col in ("graduates", "current"):
+        out[col] = [disclosure.shown_value(values[col, i], (col, i) in hidden, k) for i in range(len(bodies))]
+    return out
+
+
+def _funder_funnel(funnel: pd.DataFrame, k: int, *, totals: dict | None = None,
+                   caps: dict | None = None) -> pd.DataFrame:
     """Counts suppressed (with the cells that would give them away); rates only where both counts show.
 
-    Each stage's column is protected with its total (the Overview's funnel: every group's people add up to
-    it) by LP-audited complementary suppression (queries.disclosure.protect): two small groups hidden side
-    by side are not safe when their sum is small too. Rows are left to the column rule: a group's stages are
-    nested (enrolled >= graduated >= appointed), not parts of a published sum."""
-    stages = ["enrolled", "graduated", "civic", "appointed"]
+    The whole table is one release, protected by LP-audited complementary suppression
+    (queries.disclosure.protect): each stage's column adds up to its total (``totals``: the Overview's
+    funnel, published as is, where every person is in one group; else the column's sum, which may be
+    hidden); a group's stages are nested (civic and appointed <= graduated <= enrolled); and ``caps``
+    (group -> people in it, as the explorer shows them) bound a group's enrolled from above. Two small
+    groups hidden side by side are not safe when their sum is small too, nor a hidden count squeezed
+    between a total and its row's shown neighbours."""
+    stages = [st_ for st_ in ("enrolled", "graduated", "civic", "appointed") if st_ in funnel]
     out = funnel.copy().astype(object)
+    values, equations, fixed = {}, [], []
     for stage in stages:
-        if stage not in out:
-            continue
-        values = {i: int(v) for i, v in enumerate(funnel[stage])}
-        values["total"] = sum(values.values())
-        hidden = disclosure.protect(values, [{**{i: 1.0 for i in range(len(funnel))}, "total": -1.0}], k)
-        out[stage] = [disclosure.shown_value(v, i in hidden, k) for i, v in values.items() if i != "total"]
+        for i, v in enumerate(funnel[stage]):
+            values[stage, i] = int(v)
+        total = (totals or {}).get(stage)
+        values[stage, "total"] = int(total) if total is not None else int(funnel[stage].sum())
+        if total is not None:
+            fixed.append((stage, "total"))
+        equations.append({**{(stage, i): 1.0 for i in range(len(funnel))}, (stage, "total"): -1.0})
+    inequalities = []
+    nested = [("graduated", "enrolled"), ("civic", "graduated"), ("appointed", "graduated")]
+    for i, group in enumerate(funnel["group"] if "group" in funnel else []):
+        for small, big in nested:
+            if small in funnel and big in funnel:
+                inequalities.append({(small, i): 1.0, (big, i): -1.0})
+        if caps is not None and "enrolled" in funnel:
+            values["cap", i] = int(caps.get(group, 0))
+            fixed.append(("cap", i))
+            inequalities.append({("enrolled", i): 1.0, ("cap", i): -1.0})
+    hidden = disclosure.protect(values, equations, k, inequalities=inequalities, fixed=fixed) if values else set()
+    for stage in stages:
+        out[stage] = [disclosure.shown_value(values[stage, i], (stage, i) in hidden, k) for i in range(len(funnel))]
     for rate, num, den in (("graduation_rate", "graduated", "enrolled"), ("appointment_rate", "appointed", "graduated")):
         shown = [not isinstance(a, str) and not isinstance(b, str) for a, b in zip(out[num], out[den])]
         out[rate] = out[rate].astype(object).where(shown, None)

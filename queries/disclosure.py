@@ -18,7 +18,7 @@ statistical disclosure control. JASA 75(370), 377-385; NCES Statistical Standard
 """
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -33,9 +33,12 @@ Equation = Mapping[Hashable, float]
 
 
 def audit(values: Mapping[Hashable, float | None], equations: Sequence[Equation],
-          targets: Sequence[Hashable] | None = None) -> dict[Hashable, tuple[float, float]]:
-    """Smallest and largest value of each hidden cell (value None) consistent with the shown cells and the
-    equations, every cell being a count (>= 0). ``targets``: the hidden cells to bound (default all).
+          targets: Sequence[Hashable] | None = None, *,
+          inequalities: Sequence[Equation] = ()) -> dict[Hashable, tuple[float, float]]:
+    """Smallest and largest value of each hidden cell (value None) consistent with the shown cells, the
+    equations and the ``inequalities`` ({cell: coefficient} meaning sum(coefficient x value) <= 0, e.g. a
+    group's graduates are at most its enrolled), every cell being a count (>= 0). ``targets``: the hidden
+    cells to bound (default all).
 
     >>> # a row of three cells and its total 20, two cells hidden: each lies in [0, 20 - 12]
     >>> values = {"a": 12, "b": None, "c": None, "total": 20}
@@ -44,31 +47,38 @@ def audit(values: Mapping[Hashable, float | None], equations: Sequence[Equation]
     """
     hidden = [c for c, v in values.items() if v is None]
     index = {c: i for i, c in enumerate(hidden)}
-    rows, rhs = [], []
-    for eq in equations:
-        if not any(c in index for c in eq):
-            continue
-        row = np.zeros(len(hidden))
-        constant = 0.0
-        for c, coef in eq.items():
-            if c in index:
-                row[index[c]] += coef
-            else:
-                constant += coef * float(values[c])
-        rows.append(row)
-        rhs.append(-constant)
+
+    def linear(eqs):
+        rows, rhs = [], []
+        for eq in eqs:
+            if not any(c in index for c in eq):
+                continue
+            row = np.zeros(len(hidden))
+            constant = 0.0
+            for c, coef in eq.items():
+                if c in index:
+                    row[index[c]] += coef
+                else:
+                    constant += coef * float(values[c])
+            rows.append(row)
+            rhs.append(-constant)
+        return (np.array(rows), np.array(rhs)) if rows else (None, None)
+
+    A_eq, b_eq = linear(equations)
+    A_ub, b_ub = linear(inequalities)
     out = {}
     for c in (targets if targets is not None else hidden):
         if c not in index:
             continue
-        if not rows:
+        if A_eq is None and A_ub is None:
             out[c] = (0.0, float("inf"))
             continue
         cost = np.zeros(len(hidden))
         cost[index[c]] = 1.0
         bounds = []
         for sign in (1.0, -1.0):
-            res = linprog(sign * cost, A_eq=np.array(rows), b_eq=np.array(rhs), bounds=(0, None), method="highs")
+            res = linprog(sign * cost, A_eq=A_eq, b_eq=b_eq, A_ub=A_ub, b_ub=b_ub, bounds=(0, None),
+                          method="highs")
             if res.status == 3:          # unbounded
                 bounds.append(float("inf") if sign < 0 else 0.0)
             elif res.status != 0:
@@ -79,26 +89,29 @@ def audit(values: Mapping[Hashable, float | None], equations: Sequence[Equation]
     return out
 
 
-def protect(values: Mapping[Hashable, int], equations: Sequence[Equation], k: int) -> set:
+def protect(values: Mapping[Hashable, int], equations: Sequence[Equation], k: int, *,
+            inequalities: Sequence[Equation] = (), fixed: Collection[Hashable] = ()) -> set:
     """The cells to hide so that no count from 1 to k-1 is shown or can be narrowed to fewer than k values.
 
     Primary: every count 1..k-1. Then, while the audit narrows some hidden small count to an interval
-    narrower than k (max - min < k), hide the smallest non-zero shown cell of an equation it is in (zeros stay
-    shown: they single no one out, and hiding them protects nothing). A cell that can be hidden in no
-    equation leaves the loop with what it has (the audit in the tests then fails loudly).
+    narrower than k (max - min < k), hide the smallest non-zero shown cell of an equation (or inequality) it
+    is in (zeros stay shown: they single no one out, and hiding them protects nothing). ``fixed``: cells
+    published elsewhere that stay shown (e.g. the number of ties, on every page). A cell that can be hidden
+    in no equation leaves the loop with what it has (the audit in the tests then fails loudly).
 
     >>> sorted(protect({"a": 3, "b": 12, "c": 30, "total": 45}, [{"a": 1, "b": 1, "c": 1, "total": -1}], 10))
     ['a', 'b']
     """
     hidden = {c for c, v in values.items() if 1 <= v < k}
     primary = set(hidden)
+    linked = list(equations) + list(inequalities)
     while True:
         shown = {c: (None if c in hidden else v) for c, v in values.items()}
-        bounds = audit(shown, equations, sorted(primary, key=str))
+        bounds = audit(shown, equations, sorted(primary, key=str), inequalities=inequalities)
         weak = [c for c in sorted(primary, key=str) if bounds[c][1] - bounds[c][0] < k]
         if not weak:
             return hidden
-        candidates = _candidates(weak[0], values, hidden, equations)
+        candidates = [c for c in _candidates(weak[0], values, hidden, linked) if c not in fixed]
         if not candidates:
             return hidden
         hidden.add(candidates[0])
@@ -145,14 +158,16 @@ def ratio_publishable(part: int, rest: int, k: int) -> bool:
     return all(v == 0 or v >= k for v in (int(part), int(rest)))
 
 
-def protect_mixing(matrix: pd.DataFrame, k: int) -> tuple[pd.DataFrame, dict]:
+def protect_mixing(matrix: pd.DataFrame, k: int, all_ties: int | None = None) -> tuple[pd.DataFrame, dict]:
     """A symmetric mixing matrix (ties between groups, the diagonal within a group) and its totals, with
     small counts hidden so that they cannot be worked out from the totals.
 
     The totals are those published beside the matrix: ``within`` (the diagonal), ``across`` (one triangle)
-    and ``known`` (within + across: ties whose two people have the attribute). Returns the shaped matrix
-    (ints, "<k" for primary, "suppressed" for complementary) and the totals shaped the same way, with a
-    ``<name>_shown`` flag for each.
+    and ``known`` (within + across: ties whose two people have the attribute). ``all_ties``: the number of
+    ties of the same network, published elsewhere as it is; then the ties with someone whose group is not
+    recorded (all - known) are a count of the release too, protected like the others. Returns the shaped
+    matrix (ints, "<k" for primary, "suppressed" for complementary) and the totals shaped the same way, with
+    a ``<name>_shown`` flag for each.
 
     With 3 ties inside group a and the within-group total 43 published, the 40 inside b is hidden too:
 
@@ -173,7 +188,13 @@ def protect_mixing(matrix: pd.DataFrame, k: int) -> tuple[pd.DataFrame, dict]:
     values[("across",)] = int(sum(v for c, v in values.items() if c[0] == "cell" and c[1] != c[2]))
     values[("known",)] = values[("within",)] + values[("across",)]
     equations = [within_eq, across_eq, {("known",): -1.0, ("within",): 1.0, ("across",): 1.0}]
-    hidden = protect(values, equations, k)
+    fixed = ()
+    if all_ties is not None:
+        values[("all",)] = int(all_ties)
+        values[("unknown",)] = int(all_ties) - values[("known",)]
+        equations.append({("all",): -1.0, ("known",): 1.0, ("unknown",): 1.0})
+        fixed = (("all",),)
+    hidden = protect(values, equations, k, fixed=fixed)
 
     def label(cell):
         return shown_value(values[cell], cell in hidden, k)

@@ -398,6 +398,19 @@ def _civic_people(ds: Dataset, enr: pd.DataFrame) -> set:
     return set(att.loc[ok, "person_id"])
 
 
+def people_per_group(ds: Dataset, by: str) -> dict[str, int]:
+    """How many people (anyone in the data, not only enrolled) each group of :func:`funnel_by` has, for a
+    grouping by a person's attribute ("race_ethnicity", "income_band"): an upper bound on its enrolled.
+
+    >>> from queries.pipeline import _doc_dataset
+    >>> people_per_group(_doc_dataset(), "race_ethnicity")
+    {'(not recorded)': 3}
+    """
+    values = ds.people[by].astype(object)
+    values = values.where(values.notna() & (values != ""), _NOT_RECORDED)
+    return {str(g): int(n) for g, n in values.value_counts().items()}
+
+
 def _group_of(ds: Dataset, rows: pd.DataFrame, by: str | None) -> pd.Series:
     """The group label of each row (rows have person_id, cohort_id and cohort_site)."""
     if by is None:

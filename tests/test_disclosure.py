@@ -62,10 +62,11 @@ def _release(uri: str) -> dict:
             facts = data.load_group_network(funder, attr, w, 400)[1]
             explorer[attr, w] = (facts["published"], None)
     ds = data.analysis_dataset("funder", None, *data.data_key())
-    complete = {a: ds.people[a].notna().all() for a in ("race_ethnicity", "income_band")}
+    complete = {a: ds.people[a].notna().all() for a in data.ATTRIBUTES if a in ds.people}
     return {"overview": overview, "bridging": bridging, "mixing": mixing, "truth": truth, "waves": waves,
             "admin_tests": admin_tests, "complete": complete, "explorer": explorer, "people_truth": ds.people,
-            "pipelines": pipelines, "quality": quality, "outreach": outreach, "sankey_truth": sankey_truth}
+            "pipelines": pipelines, "quality": quality, "outreach": outreach, "sankey_truth": sankey_truth,
+            "overview_truth": data.load_overview(admin), "bridging_truth": data.load_bridging(admin)}
 
 
 def _outreach_truth(data):
@@ -97,8 +98,22 @@ def _attack(r: dict) -> list[str]:
                 truth[cell] = int(T.iloc[i, j])
                 assert values[cell] in (None, truth[cell]), (attr, w, cell, values[cell], truth[cell])
                 (within_eq if i == j else across_eq)[cell] = 1.0
-        values["within"] = values["across"] = None
-        eqs += [within_eq, across_eq]
+        values["within"] = values["across"] = values["known"] = values["unknown"] = None
+        eqs += [within_eq, across_eq, {"known": -1.0, "within": 1.0, "across": 1.0}]
+        # all ties (published as they are) = ties with the group known + ties with someone whose group is not
+        wrow_truth = r["overview_truth"]["waves"]
+        if w is None:
+            all_ties = _num(r["overview"]["headline"]["ties"])
+            true_all = int(r["overview_truth"]["headline"]["ties"])
+        else:
+            all_ties = _num(r["overview"]["waves"].loc[r["overview"]["waves"]["wave"] == w, "ties"].iloc[0])
+            true_all = int(wrow_truth.loc[wrow_truth["wave"] == w, "ties"].iloc[0])
+        truth["unknown"] = true_all - int(sum(truth.values()))
+        if all_ties is not None:
+            values["x_all"] = all_ties
+            eqs.append({"x_all": -1.0, "known": 1.0, "unknown": 1.0})
+            if r["complete"].get(attr):            # a stronger attacker than a real one, who cannot know that
+                values["unknown"] = 0.0
         name = names.get(attr)
         if name:
             def share_eq(s):
@@ -126,23 +141,21 @@ def _attack(r: dict) -> list[str]:
                 if len(t):
                     t = t.iloc[0]
                     ties, cross, ei = _num(t["ties"]), _num(t["cross_ties"]), _num(t["observed"])
-                    values["known"] = ties
-                    eqs.append({"known": -1.0, "within": 1.0, "across": 1.0})
+                    if ties is not None:
+                        eqs.append({"known": 1.0, "x_known": -1.0})
+                        values["x_known"] = ties
                     if cross is not None:
                         eqs.append({"across": 1.0, "x_cross": -1.0})
                         values["x_cross"] = cross
                     if ei is not None:
                         eqs.append({"across": 1.0 - ei, "within": -(1.0 + ei)})
-                    if r["complete"][attr]:
-                        all_ties = _num(wrow.loc[wrow["wave"] == w, "ties"].iloc[0])
-                        if all_ties is not None:
-                            eqs.append({"known": 1.0, "x_all": -1.0})
-                            values["x_all"] = all_ties
-        targets = [c for c, v in values.items() if v is None and isinstance(c, tuple) and 1 <= truth[c] < K]
+        targets = [c for c, v in values.items() if v is None and (isinstance(c, tuple) or c == "unknown")
+                   and 1 <= truth[c] < K]
         for cell, (lo, hi) in audit(values, eqs, targets).items():
             if not hi - lo >= K:          # (NaN: the constraints contradict each other: the model is wrong)
-                failures.append(f"{attr} wave {w}: cell {groups[cell[0]]}/{groups[cell[1]]} (true {truth[cell]}) "
-                                f"narrowed to [{lo:g}, {hi:g}]")
+                what = "ties with an unrecorded group" if cell == "unknown" else \
+                    f"cell {groups[cell[0]]}/{groups[cell[1]]}"
+                failures.append(f"{attr} wave {w}: {what} (true {truth[cell]}) narrowed to [{lo:g}, {hi:g}]")
     # -- the explorer's group picture ------------------------------------------------------------------------
     # group sizes with their total (everyone is in one group; the total is the Overview's people count), and
     # tie counts that must be the heatmap's where the attribute has one (a cell hidden there must stay hidden)
@@ -172,32 +185,130 @@ def _attack(r: dict) -> list[str]:
                     if _num(heat) != _num(v):
                         failures.append(f"explorer {attr} wave {w}: ties {a}/{b} shown as {v} where the heatmap "
                                         f"shows {heat}")
-    # -- the funnel by site, cohort, race and income, against the Overview's funnel totals -------------------
+    # -- the funnel by site, cohort, race and income: one LP per grouping over every stage: each column adds
+    # up to the Overview's total, a group's stages are nested (civic, appointed <= graduated <= enrolled), and
+    # a group's enrolled are at most its people (the explorer's group sizes, where shown)
     totals = r["overview"]["funnel"]
+    explorer_sizes = {}
+    for (attr, w), (published, _unused) in r["explorer"].items():
+        if w is None:
+            explorer_sizes[attr] = {("(not recorded)" if g == "not recorded" else g): _num(v)
+                                    for g, v in published["people"].items()}
     for by, (shown, true) in r["pipelines"].items():
         f, t = shown["funnel"], true["funnel"]
-        for stage in ("enrolled", "graduated", "appointed"):
+        stages = [s_ for s_ in ("enrolled", "graduated", "civic", "appointed") if s_ in f]
+        values, truth_cells, eqs, ineqs = {}, {}, [], []
+        for stage in stages:
+            for i in range(len(f)):
+                values[stage, i] = _num(f[stage].iloc[i])
+                truth_cells[stage, i] = int(t[stage].iloc[i])
             total = _num(totals.get(stage))
-            if total is None or stage not in f:
-                continue
-            values = {("g", i): _num(v) for i, v in enumerate(f[stage])}
-            truth_col = {("g", i): int(v) for i, v in enumerate(t[stage])}
-            if sum(truth_col.values()) != total:       # a person counted in two groups (cohorts): no equation
-                continue
-            values["total"] = total
-            eqs = [{**{c: 1.0 for c in truth_col}, "total": -1.0}]
-            # a rate shown beside its counts: rate x denominator = numerator
-            targets = [c for c in truth_col if values[c] is None and 1 <= truth_col[c] < K]
-            for c, (lo, hi) in audit(values, eqs, targets).items():
-                if not hi - lo >= K:
-                    failures.append(f"funnel by {by}, {stage}, group {t['group'].iloc[c[1]]} (true {truth_col[c]}) "
-                                    f"narrowed to [{lo:g}, {hi:g}]")
+            if total is not None and sum(truth_cells[stage, i] for i in range(len(f))) == total:
+                values[stage, "total"] = total         # (a person counted in two groups (cohorts): no equation)
+                eqs.append({**{(stage, i): 1.0 for i in range(len(f))}, (stage, "total"): -1.0})
+        for i, group in enumerate(t["group"]):
+            for small, big in (("graduated", "enrolled"), ("civic", "graduated"), ("appointed", "graduated")):
+                if small in f and big in f:
+                    ineqs.append({(small, i): 1.0, (big, i): -1.0})
+            cap = explorer_sizes.get(by, {}).get(str(group))
+            if cap is not None:
+                values["cap", i] = cap
+                ineqs.append({("enrolled", i): 1.0, ("cap", i): -1.0})
+        targets = [c for c in truth_cells if values[c] is None and 1 <= truth_cells[c] < K]
+        for c, (lo, hi) in audit(values, eqs, targets, inequalities=ineqs).items():
+            if not hi - lo >= K:
+                failures.append(f"funnel by {by}, {c[0]}, group {t['group'].iloc[c[1]]} (true {truth_cells[c]}) "
+                                f"narrowed to [{lo:g}, {hi:g}]")
         for rate, num, den in (("graduation_rate", "graduated", "enrolled"), ("appointment_rate", "appointed",
                                                                                "graduated")):
             for i in range(len(f)):
                 shown_rate, n, d = _num(f[rate].iloc[i]), _num(f[num].iloc[i]), _num(f[den].iloc[i])
                 if shown_rate is not None and (n is None or d is None):
                     failures.append(f"funnel by {by}: {rate} shown beside a hidden count (group {i})")
+    # -- where alumni sit: a body's current members are some of its graduates; where nobody sits on two
+    # bodies, the graduates add up to the people appointed (the Overview's funnel)
+    shown_b, true_b = r["pipelines"]["site"][0]["bodies"], r["pipelines"]["site"][1]["bodies"]
+    if len(true_b):
+        values, truth_cells, eqs, ineqs = {}, {}, [], []
+        for col in ("graduates", "current"):
+            for i in range(len(true_b)):
+                values[col, i] = _num(shown_b[col].iloc[i])
+                truth_cells[col, i] = int(true_b[col].iloc[i])
+        appointed = _num(totals.get("appointed"))
+        if appointed is not None and int(true_b["graduates"].sum()) == appointed:
+            values["appointed"] = appointed
+            eqs.append({**{("graduates", i): 1.0 for i in range(len(true_b))}, "appointed": -1.0})
+        ineqs += [{("current", i): 1.0, ("graduates", i): -1.0} for i in range(len(true_b))]
+        targets = [c for c in truth_cells if values[c] is None and 1 <= truth_cells[c] < K]
+        for c, (lo, hi) in audit(values, eqs, targets, inequalities=ineqs).items():
+            if not hi - lo >= K:
+                failures.append(f"bodies: {c[0]} of {true_b['body_id'].iloc[c[1]]} (true {truth_cells[c]}) "
+                                f"narrowed to [{lo:g}, {hi:g}]")
+    # -- the network at the end of each year: what one shown year adds to the one before, and the last shown
+    # year against the whole network (the headline), is a count too
+    years, years_truth = r["bridging"]["growth_by_year"], r["bridging_truth"]["growth_by_year"]
+    headline = r["overview"]["headline"]
+    for col in ("people", "ties", "isolates"):
+        if col not in years:
+            continue
+        everyone = int(years_truth["people"].iloc[0]) if "people" in years_truth and len(years_truth) else 0
+        last = everyone if col == "isolates" else 0
+        points = [(p, _num(v)) for p, v in zip(years["period"], years[col])] + \
+            ([("whole network", _num(headline.get(col)))] if col in ("people", "ties") else [])
+        for period, v in points:
+            if v is None:
+                continue
+            if 1 <= abs(v - last) < K:
+                failures.append(f"growth by year: {col} changes by {abs(v - last):g} up to {period}")
+            last = v
+    # -- what changed since the last cohort: each "new" count beside its published total gives the old away
+    change, change_truth = r["overview"]["change"], r["overview_truth"]["change"]
+    if change:
+        mixing_all = {"new_cross_race": ("race_ethnicity", None), "new_cross_class": ("income_band", None)}
+        for key, total in (("new_ties", _num(headline["ties"])),
+                           ("new_graduates", _num(totals.get("graduated"))),
+                           *((k_, None) for k_ in mixing_all)):
+            new = _num(change[key])
+            if key in mixing_all:
+                M = r["mixing"][mixing_all[key]]
+                cells = [_num(M.iloc[i, j]) for i in range(len(M)) for j in range(i + 1, len(M))]
+                total = sum(cells) if all(c is not None for c in cells) else None
+            if new is not None and total is not None and 1 <= total - new < K:
+                failures.append(f"since the last cohort: {key} {new:g} beside a total of {total:g}")
+            if new is not None and key.startswith("new_cross"):
+                all_new = _num(change["new_ties"])
+                if all_new is not None and 1 <= all_new - new < K:
+                    failures.append(f"since the last cohort: {key} {new:g} of {all_new:g} new ties")
+        assert change_truth["cohort"] == change["cohort"]
+    # -- the same respondents before and after: a wave's respondents minus those of both waves, and all
+    # respondents' ties minus the panel's, are counts of the respondents of one wave only
+    for c in (r["overview"]["comparison"], r["bridging"]["comparison"]):
+        if not c:
+            continue
+        n = c["respondents"]
+        for w in ("before", "after"):
+            a, b = _num(n[w]), _num(n["both"])
+            if a is not None and b is not None and 1 <= a - b < K:
+                failures.append(f"comparison: {a - b:g} answered the {w} wave only")
+        for attr, kinds in c["by_attribute"].items():
+            for side in ("before", "after"):
+                p_, a_ = kinds["panel"][side], kinds["all"][side]
+                for field in ("ties", "cross"):
+                    x, y = _num(a_[field]), _num(p_[field])
+                    if x is not None and y is not None and 1 <= x - y < K:
+                        failures.append(f"comparison {attr} {side}: all respondents' {field} minus the panel's "
+                                        f"is {x - y:g}")
+                pt, pc, at, ac = (_num(p_["ties"]), _num(p_["cross"]), _num(a_["ties"]), _num(a_["cross"]))
+                for label, (t_, c_) in (("panel", (pt, pc)), ("all", (at, ac))):
+                    if t_ is not None and c_ is not None and 1 <= t_ - c_ < K:
+                        failures.append(f"comparison {attr} {side} {label}: within-group ties {t_ - c_:g}")
+    cohort_panel = r["bridging"]["cohort_panel"]
+    for _, row in cohort_panel.iterrows():
+        b = _num(row["respondents_both"])
+        for col in ("respondents_before", "respondents_after"):
+            a = _num(row[col])
+            if a is not None and b is not None and 1 <= a - b < K:
+                failures.append(f"cohort {row['cohort']}: {a - b:g} answered one wave only ({col})")
     # -- outreach: families per site and reason; those with no tie add up to the Overview's isolated families
     shown_o, true_o = r["outreach"]
     isolated = _num(r["overview"]["headline"]["isolated_families"])
@@ -345,3 +456,63 @@ def test_the_time_to_seat_curve_steps_by_at_least_k_seatings(store_for):
         between = (full["timeline"] > before) & (full["timeline"] <= after)
         assert events[between.to_numpy()].sum() >= K, (before, after)
     assert set(shown["survival"]) <= set(full["survival"])          # the same curve, fewer steps
+
+
+# -- hand-worked cases of the relations the attacker above models --------------------------------------------
+
+def test_a_hidden_count_squeezed_between_a_total_and_its_rows_caps_gets_more_company():
+    """Appointed by group: A 12, B 5, C 8 (total 25, published). Hiding B and C leaves B + C = 13: alone, B
+    could be 0..13. But a group's appointed are at most its graduated (A 20, B 11, C 10, shown), so C <= 10
+    gives B >= 3 and B <= 11: [3, 11], narrower than 10. protect() must hide more."""
+    from queries.disclosure import protect
+    values = {("app", "A"): 12, ("app", "B"): 5, ("app", "C"): 8, "total": 25,
+              ("grad", "A"): 20, ("grad", "B"): 11, ("grad", "C"): 10}
+    eqs = [{("app", "A"): 1, ("app", "B"): 1, ("app", "C"): 1, "total": -1}]
+    ineqs = [{("app", g): 1, ("grad", g): -1} for g in "ABC"]
+    shown = {c: (None if c in {("app", "B"), ("app", "C")} else v) for c, v in values.items()}
+    lo, hi = audit(shown, eqs, [("app", "B")], inequalities=ineqs)[("app", "B")]
+    assert (lo, hi) == (3.0, 11.0)                        # the attack, by hand
+    hidden = protect(values, eqs, K, inequalities=ineqs, fixed=["total"])
+    assert {("app", "B"), ("app", "C")} < hidden and "total" not in hidden
+    bounds = audit({c: (None if c in hidden else v) for c, v in values.items()}, eqs,
+                   [("app", "B"), ("app", "C")], inequalities=ineqs)
+    assert all(hi - lo >= K for lo, hi in bounds.values()), bounds
+
+
+def test_ties_with_an_unrecorded_group_are_protected_when_all_ties_are_published():
+    """40 ties within a, 30 within b, 12 across: 82 known; 85 ties in all (published) leaves 3 ties with
+    someone whose group is not recorded. Unprotected, 85 - 82 gives the 3 away; protected, the known total
+    and enough cells are hidden that it stays at least 10 wide."""
+    import pandas as pd
+
+    from queries.disclosure import protect_mixing
+    m = pd.DataFrame([[40, 12], [12, 30]], index=["a", "b"], columns=["a", "b"])
+    _shaped, plain = protect_mixing(m, K)
+    assert plain["known"] == 82                            # without all_ties: nothing to protect
+    shaped, totals = protect_mixing(m, K, all_ties=85)
+    assert not totals["known_shown"]
+    cells = {(0, 0): shaped.iloc[0, 0], (0, 1): shaped.iloc[0, 1], (1, 1): shaped.iloc[1, 1]}
+    values = {c: (v if not isinstance(v, str) else None) for c, v in cells.items()}
+    values.update({"within": totals["within"] if totals["within_shown"] else None,
+                   "across": totals["across"] if totals["across_shown"] else None,
+                   "known": None, "unknown": None, "all": 85})
+    eqs = [{(0, 0): 1, (1, 1): 1, "within": -1}, {(0, 1): 1, "across": -1},
+           {"within": 1, "across": 1, "known": -1}, {"known": 1, "unknown": 1, "all": -1}]
+    lo, hi = audit(values, eqs, ["unknown"])["unknown"]
+    assert hi - lo >= K, (lo, hi)
+
+
+def test_a_year_that_adds_a_few_is_blanked_for_funders():
+    """Ties at the end of each year 20, 25, 40, and 43 in the whole network: 2022 adds 5 (blanked); 2023
+    adds 20 to 2021's 20 (kept), but the whole network then adds 3 to it, so 2023 is blanked as well."""
+    import pandas as pd
+
+    from dashboard.data import _pool_cumulative
+    raw = pd.DataFrame({"people": [50, 50, 50, 50], "ties": [20, 25, 40, 41]})
+    frame = raw.assign(period=["2021", "2022", "2023", "2024"])
+    out = _pool_cumulative(frame, raw, K, {"people": 50, "ties": 43})
+    assert list(out["ties"]) == [20, None, None, None]
+    # 2024 adds 1 to 2023: one of them must go; the pass keeps 2023, which the whole network's 41 then undoes
+    out = _pool_cumulative(frame, raw, K, {"people": 50, "ties": 41})
+    assert list(out["ties"]) == [20, None, None, None]
+    assert list(out["people"]) == [50, None, None, None]

@@ -6,7 +6,7 @@ import math
 
 import streamlit as st
 
-from dashboard import accounts, data, session
+from dashboard import accounts, analyses, data, session
 from dashboard.accounts import Principal
 from graph.errors import StoreError
 from queries.errors import QueryError
@@ -50,6 +50,14 @@ def sidebar(signed_in: Principal, shown: Principal) -> None:
         bar.caption(accounts.ROLE_HELP[shown.role]
                     + (f" Sites: {', '.join(shown.site_scope)}." if shown.site_scope else ""))
     session.view_as_selector(signed_in)
+    analyses.stale_note()                       # a new run: forget the last run's notes (threads are reused)
+    try:
+        state = analyses.status(data.get_store())
+    except StoreError:
+        state = {}
+    if state.get("state") == "running":
+        bar.info(f"Updating the analyses for the newest data: {state.get('done', 0)} of {state.get('total', '?')} "
+                 "done. Until then, pages may show the previous results (labelled).")
     if bar.button("Sign out", key="signout"):
         session.sign_out("You are signed out.")
         st.rerun()
@@ -60,6 +68,14 @@ def sidebar(signed_in: Principal, shown: Principal) -> None:
             bar.error(f"The store cannot be opened: {e}")
             return
         bar.caption(f"Store: `{info['label']}`" + (" (demo network)" if info["demo"] else ""))
+
+
+def stale_notice() -> None:
+    """After a page has run: say so where it showed analyses of the previous data version."""
+    notes = analyses.stale_note()
+    if notes:
+        st.sidebar.warning("This page shows the previous version of: " + ", ".join(sorted(notes))
+                           + ". The newest data's analyses are being computed; reload the page in a minute.")
 
 
 def principal() -> Principal:

@@ -16,12 +16,11 @@ run an empty store gets the demo network (CIVICTIES_DEMO_PARENTS parents) and th
 """
 from __future__ import annotations
 
-import json
 import math
 import tempfile
 import threading
+import time
 from datetime import date
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -31,6 +30,8 @@ import streamlit as st
 from civicties import settings
 from dashboard import accounts
 from dashboard.accounts import Principal
+from dashboard import analyses
+from graph.contacts import read_contacts
 from graph.dataset import Dataset
 from graph.store import Store, default_store_uri, open_store
 from ingest.demo import write_demo
@@ -56,7 +57,7 @@ ATTRIBUTES = {"race_ethnicity": "race/ethnicity", "income_band": "income (class)
 PERMUTATIONS = 1000  # enough for p-values to two decimals; ~1 s per cohort table on the demo
 _WAVE_ORDER = ("baseline", "pre", "mid", "post", "follow-up", "followup")
 
-_writes = 0  # bumped by every write made through the dashboard, so caches refresh even if counts do not
+_version_memo: dict = {}   # uri -> (monotonic time, version): the version is read at most every half second
 _writes_lock = threading.Lock()
 
 
@@ -76,7 +77,9 @@ def _ensure_data(uri: str) -> bool:
     with tempfile.TemporaryDirectory() as folder:
         write_demo(folder, parents=settings.get_int("CIVICTIES_DEMO_PARENTS"))
         load_package(folder, store, demo=True)
-    _bump()
+    analyses.bump(store)
+    with _writes_lock:
+        _version_memo.clear()
     return True
 
 
@@ -93,7 +96,26 @@ def prepare_store() -> Store:
     (enabled while it holds only the demo, disabled once real data is loaded). Reads no program data."""
     store = get_store()
     accounts.sync_demo_accounts(store)
+    _ensure_analysed(store)
     return store
+
+
+_analysed: set = set()
+
+
+def _ensure_analysed(store: Store) -> None:
+    """Start computing the analyses of the current data version in the background, once per version and
+    process, unless they are stored already (e.g. by `civicties analyse` or another app process)."""
+    version = _version(store)
+    if (store.uri, version) in _analysed or not background_enabled():
+        return
+    _analysed.add((store.uri, version))
+    if analyses.status(store).get("state") != "running" and not analyses.stored(store, version):
+        analyses.start_background(store)
+
+
+def background_enabled() -> bool:
+    return settings.get("CIVICTIES_BACKGROUND_ANALYSES") != "0"
 
 
 def store_info() -> dict:
@@ -118,21 +140,42 @@ def min_count() -> int:
     return settings.get_int("CIVICTIES_MIN_COUNT")
 
 
-def _bump() -> None:
-    global _writes
+def _bump(changed: tuple[str, ...] = ("network",)) -> None:
+    """The program's data changed (a load, a record, a survey, an erasure: "network"; a contact: "contacts"):
+    move the data version (kept in the store, so every app process sees it) and, for the network, start
+    computing the analyses of the new version in the background (dashboard/analyses.py)."""
+    store = get_store()
+    analyses.bump(store, changed)
     with _writes_lock:
-        _writes += 1
+        _version_memo.clear()
+    if "network" in changed and background_enabled():
+        analyses.start_background(store)
 
 
-def _version(store: Store) -> str:
-    """Changes whenever the store's data changes: counts, the SQLite files' times, and our own writes."""
-    parts = [json.dumps(sorted(store.counts().items())), str(_writes)]
-    path = getattr(store, "path", None)
-    if path is not None:
-        for p in (Path(path), Path(f"{path}-wal")):
-            if p.exists():
-                parts.append(str(p.stat().st_mtime_ns))
-    return "|".join(parts)
+def _version(store: Store, depends: tuple[str, ...] = ("network",)) -> str:
+    """The data version of what depends on ``depends`` (dashboard/analyses.py): moved by every write of
+    the program's data, not by sign-ins, the audit log or account changes."""
+    now = time.monotonic()
+    memo_key = (store.uri, depends)
+    with _writes_lock:
+        hit = _version_memo.get(memo_key)
+    if hit is not None and now - hit[0] < 0.5:
+        return hit[1]
+    version = analyses.version_of(store, depends)
+    with _writes_lock:
+        _version_memo[memo_key] = (now, version)
+    return version
+
+
+def _serve(name: str, compute, args: tuple):
+    """A page's analysis: stored for the current data version, or computed and stored (analyses.serve)."""
+    store = get_store()
+    return analyses.serve(store, name, compute, tuple(args), _version(store))
+
+
+def wave_names() -> list[str]:
+    """The survey waves of the data, in order."""
+    return _waves(full_dataset(*data_key()))
 
 
 def data_key() -> tuple[str, str]:
@@ -221,7 +264,7 @@ def _with_ties(ds: Dataset, ties: pd.DataFrame) -> Dataset:
 
 def load_overview(principal: Principal) -> dict:
     """Headline numbers, the pre -> post change, tie composition, funnel, isolated families."""
-    return _overview(*scope(principal), *data_key())
+    return _serve("overview", _overview, scope(principal))
 
 
 @st.cache_data(show_spinner="Computing the headline numbers…", max_entries=12)
@@ -340,7 +383,7 @@ def _since_last_cohort(ds: Dataset, audience: str, ei_shown=None) -> dict | None
 
 def load_bridging(principal: Principal) -> dict:
     """Permutation tests per cohort and wave, the whole network per wave, and growth over time."""
-    return _bridging(*scope(principal), *data_key())
+    return _serve("bridging", _bridging, scope(principal))
 
 
 @st.cache_data(show_spinner="Comparing ties with random mixing (permutation tests)…", max_entries=12)
@@ -675,7 +718,7 @@ def load_mixing(principal: Principal, attr: str, wave: str | None = None) -> pd.
     if attr not in ATTRIBUTES:
         raise ValueError(f"unknown attribute {attr!r}; use one of {', '.join(ATTRIBUTES)}")
     audience, sites = scope(principal)
-    return _mixing(audience, sites, attr, wave, *data_key())
+    return _serve("mixing", _mixing, (audience, sites, attr, wave))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -714,7 +757,25 @@ def _funder_share(audience: str, sites, attr: str, uri: str, version: str, share
 def load_outreach(principal: Principal) -> pd.DataFrame:
     """Families to reach: ranked with reasons and connectors (coordinator names, evaluator pseudonyms);
     for funders only the number of families per site and reason."""
-    return _outreach(*scope(principal), *data_key())
+    audience, sites = scope(principal)
+    table = _serve("outreach", _outreach, (audience, sites))
+    if audience == "coordinator" and "last_contacted" in table:
+        # contacts are read as they are now (cheap), not with the network analyses: a contact recorded a
+        # moment ago shows at once, and recomputes nothing
+        store = get_store()
+        last = _last_contacts(store.uri, _version(store, ("contacts",)))
+        table = table.assign(last_contacted=[last.get(f, c) for f, c in zip(table["family_id"],
+                                                                             table["last_contacted"])])
+    return table
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _last_contacts(uri: str, contacts_version: str) -> dict:
+    """family_id -> the date of the latest contact recorded for it."""
+    c = read_contacts(_open(uri))
+    when = pd.to_datetime(c["contacted_on"], errors="coerce", format="ISO8601")
+    latest = c.assign(when=when).dropna(subset=["when"]).groupby("family_id")["when"].max()
+    return {f: t.date() for f, t in latest.items()}
 
 
 @st.cache_data(show_spinner="Ranking families for outreach…", max_entries=12)
@@ -768,7 +829,7 @@ def record_contact(principal: Principal, family_id: str, contacted_on: date, not
     store = get_store()
     node = store.add_contact(family_id, contacted_on.isoformat(), note)
     accounts.audit(store, principal.username, "contact_recorded", role=principal.role, rows=1)
-    _bump()
+    _bump(("contacts",))
     return node
 
 
@@ -782,7 +843,7 @@ def load_pipeline(principal: Principal, by: str = "site") -> dict:
     if by not in PIPELINE_BY:
         raise ValueError(f"unknown grouping {by!r}; use one of {', '.join(PIPELINE_BY)}")
     audience, sites = scope(principal)
-    return _pipeline(audience, sites, by, *data_key())
+    return _serve("pipeline", _pipeline, (audience, sites, by))
 
 
 @st.cache_data(show_spinner="Following graduates to their seats…", max_entries=24)
@@ -929,7 +990,7 @@ def _funder_funnel(funnel: pd.DataFrame, k: int, *, totals: dict | None = None,
 
 def load_data_quality(principal: Principal) -> dict:
     """Rows per table, share of missing values per column, unmatched names count."""
-    return _quality(*scope(principal), *data_key())
+    return _serve("quality", _quality, scope(principal))
 
 
 @st.cache_data(show_spinner=False, max_entries=12)

@@ -15,6 +15,9 @@ TINY = Path(__file__).parent / "data" / "tiny"
 # Tests never touch a developer's data folder (the default store, the pseudonym key).
 os.environ["CIVICTIES_DATA_DIR"] = tempfile.mkdtemp(prefix="civicties-test-data-")
 os.environ.pop("CIVICTIES_STORE", None)
+# Pages compute what is not stored yet on first view and store it; the background worker is started by the
+# tests that are about it (tests/test_analyses.py), not by every page test.
+os.environ.setdefault("CIVICTIES_BACKGROUND_ANALYSES", "0")
 
 
 @pytest.fixture

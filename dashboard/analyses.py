@@ -1,0 +1,290 @@
+"""Analyses computed once per data version, stored, and read by every page and app process.
+
+After a change to the program's data (a load, a replace, a survey submission, a record entered, an
+erasure), :func:`start_background` computes what the pages show, for every audience and site scope that
+has an account, in a worker thread (the app's) or in the foreground (``civicties analyse``). Each result is
+stored with the data version it belongs to (graph/results.py: beside a SQLite store, inside Neo4j), so a
+page's first view reads it instead of computing it. While a new version is being computed, pages show the
+previous one, labelled as such (:func:`stale_note`).
+
+Each analysis declares what it depends on (:data:`DEPENDS`): a coordinator's contact changes the
+"contacts" version only, which the outreach list depends on and no network analysis does; account changes
+and the audit log are in no version at all.
+
+Results are shaped for their audience before they are stored (the loaders of dashboard/data.py shape them,
+as when they compute on a page view), and are keyed by audience and site scope: a funder's page reads only
+what was computed for funders. Payloads are pickles signed with an HMAC (a key derived from the
+deployment's pseudonym secret), so the store never hands a page a payload that this deployment did not
+write.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import pickle
+import threading
+import time
+import traceback
+from collections import OrderedDict
+from datetime import datetime, timezone
+
+from civicties import settings
+from graph.results import ResultStore, results_for
+
+__all__ = ["DEPENDS", "version_of", "bump", "serve", "start_background", "run", "status", "stale_note",
+           "clear", "plan", "stored"]
+
+#: What each stored analysis depends on (the versions its key carries).
+DEPENDS = {
+    "overview": ("network",), "bridging": ("network",), "mixing": ("network",), "pipeline": ("network",),
+    "quality": ("network",), "group_network": ("network",), "outreach": ("network",),
+}
+#: The store's node labels whose changes move each version.
+_LABELS = {"contacts": ("Contact",)}
+_STATUS_KEY = "analyses_status"
+
+_memo: OrderedDict = OrderedDict()          # (key, version) -> value, this process's recent reads
+_memo_lock = threading.Lock()
+_MEMO_SIZE = 96
+_local = threading.local()
+_worker_lock = threading.Lock()
+_worker: dict = {"thread": None}
+
+
+# -- versions ---------------------------------------------------------------------------------------------
+
+def version_of(store, depends: tuple[str, ...] = ("network",)) -> str:
+    """The data version an analysis depending on ``depends`` belongs to: per dependency, the counter that
+    writes bump (kept in the store, so every process agrees) and the counts of what it covers (so a change
+    written by a tool that does not bump is seen too)."""
+    counts = store.counts()
+    contact_labels = set(_LABELS["contacts"])
+    parts = []
+    for dep in depends:
+        if dep == "contacts":
+            covered = {k: v for k, v in counts.items() if k in contact_labels}
+        else:
+            covered = {k: v for k, v in counts.items() if k not in contact_labels}
+        digest = hashlib.sha256(json.dumps(sorted(covered.items())).encode()).hexdigest()[:12]
+        parts.append(f"{dep}={store.get_meta(f'version:{dep}') or '0'}.{digest}")
+    return "|".join(parts)
+
+
+def bump(store, changed: tuple[str, ...] = ("network",)) -> None:
+    """Record that the program's data changed (``changed``: which dependencies)."""
+    for dep in changed:
+        current = store.get_meta(f"version:{dep}") or "0"
+        store.set_meta(f"version:{dep}", str(int(current) + 1 if current.isdigit() else 1))
+
+
+# -- payloads ---------------------------------------------------------------------------------------------
+
+def _hmac_key() -> bytes:
+    return hmac.new(settings.pseudonym_secret().encode(), b"civicties stored analyses", hashlib.sha256).digest()
+
+
+def _pack(value) -> bytes:
+    body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return hmac.new(_hmac_key(), body, hashlib.sha256).digest() + body
+
+
+def _unpack(payload: bytes):
+    mac, body = payload[:32], payload[32:]
+    if not hmac.compare_digest(mac, hmac.new(_hmac_key(), body, hashlib.sha256).digest()):
+        return None                     # not written by this deployment (or another secret): ignore it
+    return pickle.loads(body)           # noqa: S301 -- signed by us, see above
+
+
+def key(name: str, args: tuple) -> str:
+    """The stored result's key: the analysis and its arguments (audience, sites, options)."""
+    return name + ":" + json.dumps(list(args), default=str)
+
+
+# -- serving a page ---------------------------------------------------------------------------------------
+
+_results_cache: dict = {}
+_results_lock = threading.Lock()
+
+
+def _results(store) -> ResultStore:
+    with _results_lock:
+        r = _results_cache.get(id(store))
+        if r is None or r[0] is not store:
+            r = _results_cache[id(store)] = (store, results_for(store))
+        return r[1]
+
+
+def _remember(k: tuple, value) -> None:
+    with _memo_lock:
+        _memo[k] = value
+        _memo.move_to_end(k)
+        while len(_memo) > _MEMO_SIZE:
+            _memo.popitem(last=False)
+
+
+def serve(store, name: str, compute, args: tuple, version: str):
+    """The result of ``compute(*args, uri, version)`` for this data version: from this process's memory,
+    else the stored results, else -- while the worker computes this version -- the previous version's
+    (noted for :func:`stale_note`), else computed now and stored."""
+    k = key(name, args)
+    with _memo_lock:
+        if (k, version) in _memo:
+            _memo.move_to_end((k, version))
+            return _memo[k, version]
+    results = _results(store)
+    payload = results.get(k, version)
+    value = _unpack(payload) if payload is not None else None
+    if value is not None:
+        _remember((k, version), value)
+        return value
+    if not getattr(_local, "worker", False) and _computing(store, version):
+        old = results.latest(k)
+        if old is not None and (previous := _unpack(old[1])) is not None:
+            _note_stale(name)
+            return previous
+    value = compute(*args, store.uri, version)
+    results.put(k, version, _pack(value))
+    _remember((k, version), value)
+    return value
+
+
+def _note_stale(name: str) -> None:
+    notes = getattr(_local, "stale", None)
+    if notes is None:
+        notes = _local.stale = set()
+    notes.add(name)
+
+
+def stale_note(reset: bool = True) -> set[str]:
+    """The analyses this thread (one page run) showed from the previous data version; emptied when read."""
+    notes = set(getattr(_local, "stale", None) or ())
+    if reset:
+        _local.stale = set()
+    return notes
+
+
+def stored(store, version: str) -> bool:
+    """Whether any analysis of this (network) data version is stored."""
+    network = version.split("|")[0]
+    return any(v.split("|")[0] == network for v in _results(store).versions())
+
+
+def clear(store) -> None:
+    """Forget every stored result (after an erasure: stored results may hold the erased people's names)."""
+    _results(store).clear()
+    with _memo_lock:
+        _memo.clear()
+
+
+# -- the worker -------------------------------------------------------------------------------------------
+
+def status(store) -> dict:
+    """The worker's last state: {state: idle|running|done|failed, version, done, total, started_at,
+    finished_at, seconds, error}."""
+    raw = store.get_meta(_STATUS_KEY)
+    return json.loads(raw) if raw else {"state": "idle"}
+
+
+def _set_status(store, **fields) -> None:
+    store.set_meta(_STATUS_KEY, json.dumps(fields))
+
+
+def _computing(store, version: str) -> bool:
+    s = status(store)
+    if s.get("state") != "running":
+        return False
+    network = version.split("|")[0]
+    fresh = time.time() - s.get("heartbeat", 0) < 600        # a worker that died is not waited for
+    return fresh and s.get("version", "").split("|")[0] == network
+
+
+def plan(store, changed: tuple[str, ...] = ("network",)) -> list[tuple]:
+    """What the pages show, for every audience and every coordinator's site scope: a list of
+    (loader name, principal, extra args), only the analyses that depend on something in ``changed``."""
+    from dashboard import accounts, data
+    from dashboard.accounts import Principal
+    principals = [Principal(username="analyses", role=r) for r in ("admin", "evaluator", "funder")]
+    seen = {(p.audience, p.site_scope) for p in principals}
+    for account in store.list_accounts():
+        if account.get("disabled") or account.get("role") != "coordinator":
+            continue
+        p = Principal(username="analyses", role="coordinator", sites=tuple(account.get("sites") or ()))
+        if (p.audience, p.site_scope) not in seen:
+            seen.add((p.audience, p.site_scope))
+            principals.append(p)
+    waves = data.wave_names()
+    jobs = []
+    for p in principals:
+        jobs += [("overview", p, ()), ("bridging", p, ()), ("outreach", p, ()), ("quality", p, ())]
+        jobs += [("pipeline", p, (by,)) for by in data.PIPELINE_BY]
+        jobs += [("mixing", p, (attr, w)) for attr in data.ATTRIBUTES for w in [None] + waves]
+    del accounts
+    return [j for j in jobs if set(DEPENDS[j[0]]) & set(changed)]
+
+
+def run(store, changed: tuple[str, ...] = ("network",), *, progress=None) -> dict:
+    """Compute and store every planned analysis for the current data version (foreground). Returns the
+    final status. ``progress(done, total)`` is called after each."""
+    from dashboard import data
+    loaders = {"overview": data.load_overview, "bridging": data.load_bridging, "outreach": data.load_outreach,
+               "quality": data.load_data_quality, "pipeline": data.load_pipeline, "mixing": data.load_mixing}
+    version = version_of(store, ("network", "contacts"))
+    jobs = plan(store, changed)
+    started = time.time()
+    info = {"state": "running", "version": version, "done": 0, "total": len(jobs), "changed": list(changed),
+            "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "heartbeat": started}
+    _set_status(store, **info)
+    _local.worker = True                 # the worker computes this version: never served the previous one
+    try:
+        for i, (name, principal, args) in enumerate(jobs, 1):
+            loaders[name](principal, *args)
+            info.update(done=i, heartbeat=time.time())
+            if i % 5 == 0 or i == len(jobs):
+                _set_status(store, **info)
+            if progress is not None:
+                progress(i, len(jobs))
+        kept = {version_of(store, DEPENDS[n]) for n in DEPENDS}
+        _results(store).prune(kept)
+        info.update(state="done", seconds=round(time.time() - started, 1),
+                    finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    except Exception as e:          # noqa: BLE001 -- recorded for the sidebar and the CLI, then re-raised
+        info.update(state="failed", error=f"{type(e).__name__}: {e}", seconds=round(time.time() - started, 1))
+        _set_status(store, **info)
+        traceback.print_exc()
+        raise
+    finally:
+        _local.worker = False
+    _set_status(store, **info)
+    if hasattr(store, "_call"):
+        from dashboard import writeback
+        info["written_back"] = writeback.write_person_measures(store, version.split("|")[0])
+    return info
+
+
+def start_background(store, changed: tuple[str, ...] = ("network",)) -> bool:
+    """Start the worker thread for the current data version (False when one is already running in this
+    process: it picks the newest version up when it starts its next run)."""
+    with _worker_lock:
+        t = _worker.get("thread")
+        if t is not None and t.is_alive():
+            _worker["again"] = tuple(sorted(set(_worker.get("again", ())) | set(changed)))
+            return False
+
+        def work(changed=changed):
+            while True:
+                try:
+                    run(store, changed)
+                except Exception:        # noqa: BLE001 -- recorded in the status by run()
+                    pass
+                with _worker_lock:
+                    again = _worker.pop("again", None)
+                    if not again:
+                        _worker["thread"] = None
+                        return
+                    changed = again
+
+        t = threading.Thread(target=work, name="civicties-analyses", daemon=True)
+        _worker["thread"] = t
+        t.start()
+        return True

@@ -1,0 +1,217 @@
+"""Analyses computed once per data version and stored (dashboard/analyses.py, graph/results.py): versions by
+dependency, pages reading stored results, the previous version shown (labelled) while a new one is computed,
+the worker, role shaping of stored results, erasure, and Neo4j's stored results and written-back measures."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dashboard import analyses
+from dashboard.accounts import Principal
+from graph.results import SQLiteResults, results_for
+from graph.store import SQLiteStore
+
+sys.path.insert(0, str(Path(__file__).parent))
+from neo4j_fixtures import neo4j_server, neo4j_store  # noqa: E402,F401
+
+FUNDER = Principal(username="f", role="funder")
+ADMIN = Principal(username="a", role="admin")
+
+
+@pytest.fixture
+def demo_store(tmp_path, monkeypatch):
+    """A SQLite store with a 150-parent demo, the dashboard's loaders pointed at it, the worker off."""
+    from ingest.demo import write_demo
+    from ingest.load import load_package
+    write_demo(tmp_path / "demo", parents=150, seed=3)
+    store = SQLiteStore(tmp_path / "store.sqlite")
+    load_package(tmp_path / "demo", store)
+    monkeypatch.setenv("CIVICTIES_STORE", store.uri)
+    monkeypatch.setenv("CIVICTIES_PSEUDONYM_SALT", "analyses-test")
+    monkeypatch.setenv("CIVICTIES_MIN_COUNT", "10")
+    monkeypatch.setenv("CIVICTIES_BACKGROUND_ANALYSES", "0")
+    analyses._memo.clear()
+    yield store
+    store.close()
+
+
+def test_a_contact_or_an_account_change_does_not_move_the_network_version(demo_store):
+    store = demo_store
+    network = analyses.version_of(store, ("network",))
+    contacts = analyses.version_of(store, ("contacts",))
+    family = store.read().people["family_id"].dropna().iloc[0]
+    store.add_contact(family, "2026-11-30", "called")
+    store.set_meta("anything", "else")
+    store.add_audit({"id": "x1", "at": "2026-11-30T00:00:00+00:00", "actor": "a", "action": "sign_in"})
+    assert analyses.version_of(store, ("network",)) == network
+    assert analyses.version_of(store, ("contacts",)) != contacts
+    analyses.bump(store, ("network",))
+    assert analyses.version_of(store, ("network",)) != network
+
+
+def test_a_new_person_moves_the_network_version_even_without_a_bump(demo_store):
+    from graph.model import GraphRecords
+    before = analyses.version_of(demo_store)
+    demo_store.write(GraphRecords(nodes={"Person": [{"id": "PNEW", "person_id": "PNEW", "role": "parent"}]}))
+    assert analyses.version_of(demo_store) != before
+
+
+def test_a_page_computes_once_and_every_later_process_reads_the_stored_result(demo_store, monkeypatch):
+    from dashboard import data
+    calls = []
+    real = data._overview
+
+    def counting(*args):
+        calls.append(args)
+        return real(*args)
+    monkeypatch.setattr(data, "_overview", counting)
+    first = data.load_overview(FUNDER)
+    analyses._memo.clear()                     # another process: nothing in memory
+    second = data.load_overview(FUNDER)
+    assert len(calls) == 1
+    assert second["headline"] == first["headline"]
+    version = data._version(demo_store)
+    assert SQLiteResults(f"{demo_store.path}.results").get(analyses.key("overview", ("funder", None)), version)
+
+
+def test_stored_results_are_shaped_per_audience_and_a_funder_key_holds_no_name(demo_store):
+    from dashboard import data
+    data.load_outreach(ADMIN)
+    data.load_outreach(FUNDER)
+    results = results_for(demo_store)
+    version = data._version(demo_store)
+    names = [n for n in demo_store.read().people["name"].dropna() if len(n) > 5]
+    coordinator = results.get(analyses.key("outreach", ("coordinator", None)), version)
+    funder = results.get(analyses.key("outreach", ("funder", None)), version)
+    assert any(n.encode() in coordinator for n in names)            # the coordinator's list has names...
+    assert not any(n.encode() in funder for n in names)             # ...the funder's none
+    # and a funder's loader never reads the coordinator's result
+    assert set(analyses._unpack(funder).columns) == {"site_id", "reason", "families"}
+
+
+def test_while_a_new_version_is_computed_pages_show_the_previous_one_labelled(demo_store):
+    from dashboard import data
+    old = data.load_overview(FUNDER)
+    analyses.stale_note()
+    data._bump()                               # new data version; the worker is off, so pretend it runs:
+    new_version = data._version(demo_store)
+    analyses._set_status(demo_store, state="running", version=new_version, done=0, total=10,
+                         heartbeat=time.time())
+    analyses._memo.clear()
+    shown = data.load_overview(FUNDER)
+    assert shown["headline"] == old["headline"]
+    assert analyses.stale_note() == {"overview"}
+    # a worker that stopped beating for 10 minutes is not waited for: the page computes
+    analyses._set_status(demo_store, state="running", version=new_version, done=0, total=10,
+                         heartbeat=time.time() - 3600)
+    analyses._memo.clear()
+    data.load_overview(FUNDER)
+    assert analyses.stale_note() == set()
+
+
+def test_the_worker_stores_every_planned_analysis_and_prunes_old_versions(demo_store, monkeypatch):
+    from dashboard import data
+    monkeypatch.setenv("CIVICTIES_BACKGROUND_ANALYSES", "1")
+    data.load_overview(FUNDER)                 # a result of this version
+    data._bump()                               # a new version: the worker starts in the background
+    for _ in range(600):
+        state = analyses.status(demo_store)
+        if state.get("state") in ("done", "failed") and state.get("version", "").split("|")[0] == \
+                data._version(demo_store):
+            break
+        time.sleep(0.5)
+    assert state["state"] == "done", state
+    jobs = analyses.plan(demo_store)
+    assert state["total"] == len(jobs) > 20
+    versions = results_for(demo_store).versions()
+    assert list(versions) == [data._version(demo_store)]            # the old version is pruned
+    stored = {k for (k,) in results_for(demo_store)._run("keys", "SELECT key FROM results")}
+    assert {analyses.key(n, (p.audience, p.site_scope) + a) for n, p, a in jobs} <= stored
+
+
+def test_a_contact_shows_at_once_without_recomputing_outreach(demo_store, monkeypatch):
+    from datetime import date
+
+    from dashboard import data
+    table = data.load_outreach(ADMIN)
+    family = table["family_id"].iloc[0]
+    calls = []
+    real = data._outreach
+    monkeypatch.setattr(data, "_outreach", lambda *a: calls.append(a) or real(*a))
+    data.record_contact(ADMIN, family, date(2026, 11, 30), "left a message")
+    time.sleep(0.6)                                                 # the version memo's half second
+    after = data.load_outreach(ADMIN)
+    assert after.set_index("family_id").loc[family, "last_contacted"] == date(2026, 11, 30)
+    assert calls == []
+
+
+def test_a_payload_this_deployment_did_not_sign_is_ignored(demo_store, monkeypatch):
+    import pickle
+
+    from dashboard import data
+    version = data._version(demo_store)
+    k = analyses.key("overview", ("funder", None))
+    results_for(demo_store).put(k, version, b"\0" * 32 + pickle.dumps({"headline": "forged"}))
+    assert data.load_overview(FUNDER)["headline"] != "forged"
+
+
+def test_erasing_people_drops_every_stored_result_from_the_disk(demo_store, tmp_path):
+    from civicties.cli import main
+    from dashboard import data
+    data.load_outreach(ADMIN)
+    people = demo_store.read().people
+    parent = people[people["name"].notna() & (people["role"] == "parent")].iloc[0]
+    path = f"{demo_store.path}.results"
+    assert parent["name"].encode() in open(path, "rb").read() + _wal(path)
+    demo_store.close()
+    assert main(["erase", "--person", parent["person_id"], "--yes", "--store", str(demo_store.path)]) == 0
+    assert parent["name"].encode() not in open(path, "rb").read() + _wal(path)
+    assert SQLiteResults(path).versions() == {}
+
+
+def _wal(path: str) -> bytes:
+    from pathlib import Path
+    wal = Path(f"{path}-wal")
+    return wal.read_bytes() if wal.exists() else b""
+
+
+def test_civicties_analyse_stores_the_analyses(demo_store, capsys):
+    from civicties.cli import main
+    assert main(["analyse", "--store", str(demo_store.path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "Stored" in out and "analyses" in out
+    assert analyses.status(demo_store)["state"] == "done"
+    assert sum(results_for(demo_store).versions().values()) >= len(analyses.plan(demo_store))
+
+
+# -- Neo4j ------------------------------------------------------------------------------------------------
+
+def test_neo4j_keeps_results_in_the_database_and_writes_measures_back(neo4j_store, tmp_path):  # noqa: F811
+    from ingest.demo import write_demo
+    from ingest.load import load_package
+    write_demo(tmp_path / "demo", parents=60, seed=2)
+    load_package(tmp_path / "demo", neo4j_store)
+    results = results_for(neo4j_store)
+    results.put("k", "v1", b"one")
+    results.put("k", "v2", b"two")
+    assert results.get("k", "v1") == b"one" and results.latest("k") == ("v2", b"two")
+    assert results.prune({"v2"}) == 1 and results.versions() == {"v2": 1}
+    before = neo4j_store.counts()
+    from dashboard import writeback
+    n = writeback.write_person_measures(neo4j_store, "v2")
+    assert n == len(neo4j_store.read().people) or n > 0
+    assert neo4j_store.counts() == before                          # results and measures are not program data
+
+    def rows(tx, _):
+        return [dict(r) for r in tx.run("MATCH (p:Person) WHERE p.ct_version = 'v2' RETURN p.id AS id, "
+                                        "p.ct_degree AS degree, p.ct_isolated AS isolated")]
+    written = neo4j_store._call("reading", "read", rows, {})
+    assert written and all((r["degree"] == 0) == bool(r["isolated"]) for r in written)
+    from queries.export import person_metrics
+    expected = person_metrics(neo4j_store.read()).set_index("person_id")["degree"]
+    assert all(int(expected[r["id"]]) == r["degree"] for r in written)
+    results.clear()
+    assert results.versions() == {}

@@ -38,7 +38,8 @@ __all__ = ["DEPENDS", "version_of", "bump", "serve", "start_background", "run", 
 #: What each stored analysis depends on (the versions its key carries).
 DEPENDS = {
     "overview": ("network",), "bridging": ("network",), "mixing": ("network",), "pipeline": ("network",),
-    "quality": ("network",), "group_network": ("network",), "outreach": ("network",),
+    "quality": ("network",), "group_network": ("network",), "outreach": ("network",), "sites": ("network",),
+    "families": ("network",),
 }
 #: The store's node labels whose changes move each version.
 _LABELS = {"contacts": ("Contact",)}
@@ -214,9 +215,11 @@ def plan(store, changed: tuple[str, ...] = ("network",)) -> list[tuple]:
             seen.add((p.audience, p.site_scope))
             principals.append(p)
     waves = data.wave_names()
-    jobs = []
+    jobs = [("sites", None, ())]
     for p in principals:
         jobs += [("overview", p, ()), ("bridging", p, ()), ("outreach", p, ()), ("quality", p, ())]
+        if p.audience == "coordinator":
+            jobs.append(("families", None, (p.site_scope,)))
         jobs += [("pipeline", p, (by,)) for by in data.PIPELINE_BY]
         jobs += [("mixing", p, (attr, w)) for attr in data.ATTRIBUTES for w in [None] + waves]
     del accounts
@@ -228,7 +231,8 @@ def run(store, changed: tuple[str, ...] = ("network",), *, progress=None) -> dic
     final status. ``progress(done, total)`` is called after each."""
     from dashboard import data
     loaders = {"overview": data.load_overview, "bridging": data.load_bridging, "outreach": data.load_outreach,
-               "quality": data.load_data_quality, "pipeline": data.load_pipeline, "mixing": data.load_mixing}
+               "quality": data.load_data_quality, "pipeline": data.load_pipeline, "mixing": data.load_mixing,
+               "sites": data.site_ids, "families": data.family_ids}
     version = version_of(store, ("network", "contacts"))
     jobs = plan(store, changed)
     started = time.time()
@@ -238,7 +242,10 @@ def run(store, changed: tuple[str, ...] = ("network",), *, progress=None) -> dic
     _local.worker = True                 # the worker computes this version: never served the previous one
     try:
         for i, (name, principal, args) in enumerate(jobs, 1):
-            loaders[name](principal, *args)
+            if principal is None:
+                loaders[name](*args)
+            else:
+                loaders[name](principal, *args)
             info.update(done=i, heartbeat=time.time())
             if i % 5 == 0 or i == len(jobs):
                 _set_status(store, **info)

@@ -133,7 +133,18 @@ def scope(principal: Principal) -> tuple[str, tuple[str, ...] | None]:
 
 def site_ids() -> list[str]:
     """Every site of the store (for admins choosing sites for an account or a "view as")."""
-    return sorted(str(s) for s in full_dataset(*data_key()).sites["site_id"].dropna())
+    return _serve("sites", _site_ids, ())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _families(sites, uri: str, version: str) -> list[str]:
+    """The families of some sites (None: all): whom a coordinator may record a contact for."""
+    return sorted(str(f) for f in site_dataset(sites, uri, version).people["family_id"].dropna().unique())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _site_ids(uri: str, version: str) -> list[str]:
+    return sorted(str(s) for s in full_dataset(uri, version).sites["site_id"].dropna())
 
 
 def min_count() -> int:
@@ -171,6 +182,11 @@ def _serve(name: str, compute, args: tuple):
     """A page's analysis: stored for the current data version, or computed and stored (analyses.serve)."""
     store = get_store()
     return analyses.serve(store, name, compute, tuple(args), _version(store))
+
+
+def family_ids(sites: tuple[str, ...] | None) -> list[str]:
+    """The families of some sites (None: every site), stored with the analyses."""
+    return _serve("families", _families, (sites,))
 
 
 def wave_names() -> list[str]:
@@ -824,7 +840,7 @@ def record_contact(principal: Principal, family_id: str, contacted_on: date, not
     audience, sites = scope(principal)
     if not principal.may("record_contact"):
         raise PermissionError("only coordinators and admins record contacts")
-    if family_id not in set(site_dataset(sites, *data_key()).people["family_id"].dropna()):
+    if family_id not in set(family_ids(sites)):
         raise PermissionError("that family is not one of your sites' families")
     store = get_store()
     node = store.add_contact(family_id, contacted_on.isoformat(), note)

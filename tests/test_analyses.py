@@ -129,7 +129,7 @@ def test_the_worker_stores_every_planned_analysis_and_prunes_old_versions(demo_s
     versions = results_for(demo_store).versions()
     assert list(versions) == [data._version(demo_store)]            # the old version is pruned
     stored = {k for (k,) in results_for(demo_store)._run("keys", "SELECT key FROM results")}
-    assert {analyses.key(n, (p.audience, p.site_scope) + a) for n, p, a in jobs} <= stored
+    assert {analyses.key(n, (() if p is None else (p.audience, p.site_scope)) + a) for n, p, a in jobs} <= stored
 
 
 def test_a_contact_shows_at_once_without_recomputing_outreach(demo_store, monkeypatch):

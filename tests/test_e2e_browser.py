@@ -330,6 +330,7 @@ def test_funder_never_receives_a_name_id_or_contact(page, server, demo):
     _wait_ready(page, "Overview")
     served = _tour(page, PAGES[1:] + PAGES[:1], shots="funder")
     assert page.get_by_role("button", name="Download the tie network (GraphML)").count() == 0
+    assert page.get_by_role("button", name="Prepare the network file (GraphML)").count() == 0
     served["websocket"] = b"\n".join(page.watch.received).decode("utf-8", errors="replace")
     assert len(served["websocket"]) > 1000, "the websocket traffic was recorded"
     leaks = _leaks(_forbidden(demo, None), served)
@@ -352,6 +353,7 @@ def test_coordinator_of_one_site_receives_nobody_of_another(page, server, demo):
     _go(page, "Outreach")
     served["outreach.csv"] = _download(page, "Download this list (CSV)")
     _go(page, "Data")
+    page.get_by_role("button", name="Prepare the network file (GraphML)").click()
     served["network.graphml"] = _download(page, "Download the tie network (GraphML)")
     served["websocket"] = b"\n".join(page.watch.received).decode("utf-8", errors="replace")
     leaks = _leaks(_forbidden(demo, {"S1"}), served)

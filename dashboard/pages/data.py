@@ -73,9 +73,13 @@ if audience == "funder":
 else:
     fmt = st.radio("Format", list(data.GRAPH_FORMATS), horizontal=True, key="graph_format")
     ext, mime = data.GRAPH_FORMATS[fmt]
-    st.download_button(f"Download the tie network ({fmt})", common.load(data.load_graph_file, principal, fmt),
-                       file_name=f"civicties.{ext}", mime=mime, key="graph_download",
-                       on_click=data.audit_download, args=(principal, f"tie network ({fmt})"))
+    # built on request, not on every view of the page (a large network's file takes seconds to write)
+    if st.button(f"Prepare the network file ({fmt})", key="graph_prepare"):
+        st.session_state["graph_ready"] = fmt
+    if st.session_state.get("graph_ready") == fmt:
+        st.download_button(f"Download the tie network ({fmt})", common.load(data.load_graph_file, principal, fmt),
+                           file_name=f"civicties.{ext}", mime=mime, key="graph_download",
+                           on_click=data.audit_download, args=(principal, f"tie network ({fmt})"))
     if audience == "evaluator":
         st.caption(f"People appear under pseudonyms, and the file is {data.settings.get_int('CIVICTIES_K_ANONYMITY')}"
                    "-anonymous on race/ethnicity, income band, language, site, neighborhood, cohort and role: "

@@ -1,0 +1,149 @@
+"""Stored analyses (dashboard/analyses.py): what a page's first view costs before and after they are stored.
+
+    python bench/bench_analyses.py                       # 1,000 and 10,000 parents
+    python bench/bench_analyses.py --parents 100000      # the issue's target size
+    python bench/bench_analyses.py --browser             # also each page's first view in headless Chromium
+
+For each size, a demo of that many parents is loaded into a temporary SQLite store, then, each in a fresh
+process (nothing in memory):
+
+- **before**: every page's loaders for admin, evaluator and funder with nothing stored (what a first view
+  cost before this change: computed on the page view);
+- **analyse**: `civicties analyse` (the background computation, here in the foreground): time and peak memory;
+- **after**: the same loaders reading the stored results;
+- **contact**: a coordinator records a contact and the outreach list shows it (no recompute);
+- **browser** (--browser): a fresh app server on the stored results; signed in as admin, each page's first
+  view timed from the click on its sidebar link until the app has stopped running.
+
+Times are wall-clock on whatever machine runs this; compare the columns within one run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+# page -> the loaders its first view calls (name, extra args)
+PAGES = {
+    "Overview": [("load_overview", ())],
+    "Bridging": [("load_bridging", ()), ("load_mixing", ("race_ethnicity", None))],
+    "Outreach": [("load_outreach", ())],
+    "Pipeline": [("load_pipeline", ("site",))],
+    "Data": [("load_data_quality", ())],
+}
+ROLES = ("admin", "evaluator", "funder")
+
+
+def _child(mode: str, uri: str) -> dict:
+    """Runs in a fresh process: time what `mode` asks for; return it as a dict."""
+    import resource
+    os.environ["CIVICTIES_STORE"] = uri
+    os.environ["CIVICTIES_BACKGROUND_ANALYSES"] = "0"
+    from dashboard import analyses, data
+    from dashboard.accounts import Principal
+    out: dict = {}
+    if mode in ("before", "after"):
+        for role in ROLES:
+            p = Principal(username="bench", role=role, sites=("*",))
+            for page, loaders in PAGES.items():
+                t0 = time.perf_counter()
+                for name, args in loaders:
+                    getattr(data, name)(p, *args)
+                out[f"{page}/{role}"] = round(time.perf_counter() - t0, 2)
+    elif mode == "analyse":
+        store = data.get_store()
+        t0 = time.perf_counter()
+        info = analyses.run(store)
+        out = {"seconds": round(time.perf_counter() - t0, 1), "analyses": info["total"]}
+    elif mode == "contact":
+        from datetime import date
+        p = Principal(username="bench", role="admin")
+        table = data.load_outreach(p)
+        family = table["family_id"].iloc[0]
+        t0 = time.perf_counter()
+        data.record_contact(p, family, date.today(), "bench")
+        time.sleep(0.5)              # the data version is re-read at most every half second
+        shown = data.load_outreach(p).set_index("family_id").loc[family, "last_contacted"]
+        out = {"seconds": round(time.perf_counter() - t0 - 0.5, 2), "shown": str(shown)}
+    out["peak_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return out
+
+
+def _run_child(mode: str, uri: str) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--child", mode, "--store", uri], capture_output=True,
+                          text=True, cwd=ROOT, timeout=3600)
+    if done.returncode != 0:
+        raise SystemExit(f"{mode} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _browser(uri: str) -> dict:
+    from e2e_server import DashboardServer
+    from playwright.sync_api import sync_playwright
+    from test_e2e_browser import ARGS, CHROMIUM, _sign_in
+    titles = ["Bridging and tie formation", "Outreach", "Pipeline to seats", "Data", "Overview"]
+    out = {}
+    with DashboardServer(uri, env={"CIVICTIES_BACKGROUND_ANALYSES": "0"}) as server, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        t0 = time.perf_counter()
+        _sign_in(page, server.url, "t-admin")
+        out["Overview (sign-in)"] = round(time.perf_counter() - t0, 2)
+        for title in titles:
+            t0 = time.perf_counter()
+            page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+            page.locator("h1", has_text=title).first.wait_for(timeout=600_000)
+            while (page.locator('[data-testid="stStatusWidget"]').count()
+                   or page.locator('[data-testid="stSpinner"]').count()):
+                time.sleep(0.05)
+            out[title] = round(time.perf_counter() - t0, 2)
+        browser.close()
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--parents", type=int, nargs="+", default=[1000, 10000])
+    ap.add_argument("--browser", action="store_true")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--store", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(_child(args.child, args.store)))
+        return 0
+    from e2e_server import demo_store
+    for n in args.parents:
+        with tempfile.TemporaryDirectory() as tmp, demo_store(Path(tmp) / "demo", parents=n) as demo:
+            print(f"\n## {n:,} parents ({len(demo.person_ids):,} people)\n")
+            before = _run_child("before", demo.uri)
+            analyse = _run_child("analyse", demo.uri)
+            after = _run_child("after", demo.uri)
+            contact = _run_child("contact", demo.uri)
+            print("| page / role | first view before (s) | first view after (s) |")
+            print("|---|---|---|")
+            for k in before:
+                if k != "peak_mib":
+                    print(f"| {k} | {before[k]} | {after[k]} |")
+            print(f"\npeak memory: before {before['peak_mib']} MiB, after {after['peak_mib']} MiB")
+            print(f"civicties analyse: {analyse['analyses']} analyses in {analyse['seconds']} s, "
+                  f"peak {analyse['peak_mib']} MiB")
+            print(f"a contact recorded and shown: {contact['seconds']} s (shown as {contact['shown']})")
+            if args.browser:
+                b = _browser(demo.uri)
+                print("\nbrowser, first view of each page after the analyses are stored (s):")
+                for k, v in b.items():
+                    print(f"- {k}: {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

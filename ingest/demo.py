@@ -5,11 +5,14 @@ so nothing here can be a real family. The story the data tells is the programs' 
 parents start with ties inside their own race and income group; PLTI cohorts add ties across both
 (the post-survey wave); graduates attend forums and civic projects, some present, and over the years some
 take seats on school boards and city commissions. PTHV teachers visit families; a few families stay isolated.
+Visited families climb PTHV's ladder (school events, presenting, certified trainers, seats), parents take TPE's
+pathways one after another, and children of PLTI parents attend the children's track (see _journeys).
 About 3% of parents have not given (or have withdrawn) consent to evaluation, so that the evaluator and
 funder views have someone to leave out.
 """
 from __future__ import annotations
 
+import bisect
 import csv
 from datetime import date, timedelta
 from pathlib import Path
@@ -313,9 +316,166 @@ def generate_demo(parents: int = DEMO_PARENTS, seed: int = 7) -> dict[str, list[
                                  "seat": "parent representative" if level_bodies[body]["level"] == "school" else "member",
                                  "start_date": _iso(start), "end_date": _iso(start + timedelta(days=730))
                                  if rng.random() < 0.5 else ""})
+    _journeys(np.random.default_rng([seed, 2]), people=people, parents=parents, site_ids=site_ids, sites=sites,
+              p_site=p_site, visits=visits, cohorts=cohorts, enrollments=enrollments, events=events,
+              attendance=attendance, appointments=appointments, teachers_by_site=teachers_by_site)
     return {"sites": sites, "people": people, "cohorts": cohorts, "enrollments": enrollments, "events": events,
             "attendance": attendance, "ties": ties, "schools": schools, "home_visits": visits, "bodies": bodies,
             "appointments": appointments}
+
+
+_LAST_DAY = date(2026, 10, 25)   # the journeys' events end before the demo's latest recorded day
+_TPE_PATHWAYS = ("volunteering", "organizing", "adult_education", "curriculum_project")
+
+
+def _journeys(rng: np.random.Generator, *, people, parents, site_ids, sites, p_site, visits, cohorts, enrollments,
+              events, attendance, appointments, teachers_by_site) -> None:
+    """The other two programs' journeys and PLTI's children's track, appended to the tables (drawn from a
+    generator of their own, so every row made before stays as it was for the same seed):
+
+    - PTHV: parents of visited families come to school events after the visit; some present or facilitate;
+      some are certified as home-visit trainers and go on to train others; some join a school council or the
+      board of education;
+    - TPE: a quarter of the parents take one to four pathways (volunteering, organizing, adult education,
+      a curriculum project), one after the other; adult education and curriculum work lead more often to
+      leading a staff workshop, organizing to a seat; under-involved families (home language other than
+      English, low income) are a little less likely to start;
+    - PLTI's children's track: children of parents in a PLTI cohort attend its sessions, more often in the
+      families whose parent graduates.
+    """
+    names = {s["site_id"]: s["name"] for s in sites}
+    counter = [len(events)]
+    by_kind: dict[tuple[str, str], list[tuple[date, str]]] = {}
+
+    def new_event(site: str, kind: str, day: date) -> str:
+        counter[0] += 1
+        eid = f"E{counter[0]:05d}"
+        events.append({"event_id": eid, "name": f"{names[site]} {kind.replace('_', ' ')} {day.year}", "kind": kind,
+                       "date": _iso(day), "site_id": site})
+        by_kind.setdefault((site, kind), []).append((day, eid))
+        return eid
+
+    site_parents = {s: int((p_site == i).sum()) for i, s in enumerate(site_ids)}
+    span = (_LAST_DAY - date(2020, 9, 1)).days
+    for s in site_ids:
+        for kind, per in (("school_event", 10), ("staff_workshop", 25), ("trainer_certification", 20),
+                          ("training_of_trainers", 30), ("volunteering", 20), ("organizing", 30),
+                          ("adult_education", 30), ("curriculum_project", 40)):
+            for _ in range(max(3, site_parents[s] // per)):
+                new_event(s, kind, date(2020, 9, 1) + timedelta(days=int(rng.integers(0, span))))
+    for v in by_kind.values():
+        v.sort()
+    seen: set[tuple[str, str]] = set()
+
+    def attend(pid: str, site: str, kind: str, after: date, role: str = "attendee") -> date | None:
+        """`pid` attends one of the next few `kind` events at `site` after `after`; the event's day (None if none)."""
+        options = by_kind.get((site, kind), [])
+        i = bisect.bisect_right(options, (after, "\uffff"))
+        nxt = [(d, e) for d, e in options[i:i + 8] if (pid, e) not in seen][:4]
+        if not nxt:
+            return None
+        d, e = nxt[int(rng.integers(len(nxt)))]
+        seen.add((pid, e))
+        attendance.append({"person_id": pid, "event_id": e, "role": role})
+        return d
+
+    seats: set[tuple[str, str]] = {(a["person_id"], a["body_id"]) for a in appointments}
+
+    def seat(pid: str, site: str, after: date) -> None:
+        body = f"{site}-SC" if rng.random() < 0.7 else f"{site}-BOE"
+        start = after + timedelta(days=int(rng.integers(30, 400)))
+        if start <= _LAST_DAY and (pid, body) not in seats:
+            seats.add((pid, body))
+            appointments.append({"person_id": pid, "body_id": body,
+                                 "seat": "parent representative" if body.endswith("-SC") else "member",
+                                 "start_date": _iso(start), "end_date": ""})
+
+    parent_rows = people[:parents]
+    by_family: dict[str, list[dict]] = {}
+    for person in people:
+        if person["family_id"]:
+            by_family.setdefault(person["family_id"], []).append(person)
+    # -- PTHV: from a home visit up the ladder
+    first_visit: dict[str, date] = {}
+    for v in visits:
+        d = date.fromisoformat(v["visit_date"])
+        first_visit[v["family_id"]] = min(first_visit.get(v["family_id"], d), d)
+    for fam, visited_on in sorted(first_visit.items()):
+        for person in by_family.get(fam, []):
+            if person["role"] != "parent" or rng.random() >= 0.65:
+                continue
+            pid, site = person["person_id"], person["site_id"]
+            day = attend(pid, site, "school_event", visited_on)
+            if day is None or rng.random() >= 0.45:
+                continue
+            day = attend(pid, site, "school_event" if rng.random() < 0.6 else "staff_workshop", day,
+                         role=str(rng.choice(["presenter", "facilitator"])))
+            if day is None or rng.random() >= 0.6:
+                continue
+            day = attend(pid, site, "trainer_certification", day)
+            if day is None:
+                continue
+            if rng.random() < 0.6:
+                attend(pid, site, "training_of_trainers", day, role="trainer")
+            if rng.random() < 0.4:
+                seat(pid, site, day)
+    # -- TPE: pathways side by side
+    weights = np.array([0.4, 0.25, 0.2, 0.15])
+    for person in parent_rows:
+        under = person["primary_language"] != "English" or person["income_band"] == "low"
+        if rng.random() >= (0.2 if under else 0.28):
+            continue
+        pid, site = person["person_id"], person["site_id"]
+        day = date(2020, 9, 1) + timedelta(days=int(rng.integers(0, span - 400)))
+        taken: list[str] = []
+        order = list(rng.choice(len(_TPE_PATHWAYS), len(_TPE_PATHWAYS), replace=False, p=weights))
+        for k, j in enumerate(order):
+            if k and rng.random() >= 0.55:
+                break
+            got = attend(pid, site, _TPE_PATHWAYS[j], day)
+            if got is None:
+                break
+            taken.append(_TPE_PATHWAYS[j])
+            day = got
+        if not taken:
+            continue
+        lead = 0.06 + 0.2 * ("adult_education" in taken) + 0.15 * ("curriculum_project" in taken)
+        if rng.random() < lead:
+            led = attend(pid, site, "staff_workshop", day, role=str(rng.choice(["presenter", "facilitator"])))
+            day = led or day
+        if rng.random() < 0.04 + 0.15 * ("organizing" in taken) + 0.05 * len(taken):
+            seat(pid, site, day)
+        for t in teachers_by_site.get(site, [])[:2]:    # staff come to the workshops parents lead
+            for d, e in by_kind.get((site, "staff_workshop"), [])[:1]:
+                if (t, e) not in seen:
+                    seen.add((t, e))
+                    attendance.append({"person_id": t, "event_id": e, "role": "attendee"})
+    # -- PLTI's children's track: sessions beside each PLTI cohort, attended by children of its parents
+    cohort_of = {c["cohort_id"]: c for c in cohorts}
+    sessions: dict[str, list[str]] = {}
+    for e in enrollments:
+        c = cohort_of[e["cohort_id"]]
+        if c["program"] != "PLTI":
+            continue
+        person = people[int(e["person_id"][1:]) - 1]           # parents are P000001... in order
+        kids = [p for p in by_family.get(person["family_id"], []) if p["role"] == "child"]
+        if not kids or rng.random() >= (0.5 if e["status"] == "graduated" else 0.2):
+            continue
+        if c["cohort_id"] not in sessions:
+            start = date.fromisoformat(c["start_date"])
+            sessions[c["cohort_id"]] = []
+            for w in (1, 6, 12, 18):
+                counter[0] += 1
+                eid = f"E{counter[0]:05d}"
+                events.append({"event_id": eid, "name": f"{names[c['site_id']]} children's track {start.year}",
+                               "kind": "children_track", "date": _iso(start + timedelta(weeks=w)),
+                               "site_id": c["site_id"]})
+                sessions[c["cohort_id"]].append(eid)
+        for kid in kids:
+            for eid in sessions[c["cohort_id"]]:
+                if rng.random() < 0.8 and (kid["person_id"], eid) not in seen:
+                    seen.add((kid["person_id"], eid))
+                    attendance.append({"person_id": kid["person_id"], "event_id": eid, "role": "attendee"})
 
 
 def write_demo(out: str | Path, *, parents: int = DEMO_PARENTS, seed: int = 7) -> dict[str, int]:

@@ -3,7 +3,8 @@ docs/metrics-program.md on one loaded network, as plain JSON-ready data.
 
 Sections: homophily (per attribute and network view, with permutation baselines), formation (per cohort
 between waves, and growth by year), brokerage, communities (tie and co-attendance networks), outreach,
-pipeline, home visits. Each section says which method ran where it depends on network size.
+pipeline, home visits, pathways (every ladder of engagement: queries/ladders.py). Each section says which
+method ran where it depends on network size.
 """
 from __future__ import annotations
 
@@ -19,13 +20,14 @@ import numpy as np
 import pandas as pd
 
 from graph.dataset import Dataset
-from queries import brokerage, communities, formation, homophily, home_visits, inference, outreach, panel, pipeline
+from queries import (brokerage, communities, formation, homophily, home_visits, inference, ladders, outreach, panel,
+                     pipeline)
 from queries.arrays import ArrayNetwork
 from queries.errors import QueryError
 from queries.network import coattendance_arrays, snapshots_by_year, tie_arrays
 from queries.summary import DEFAULT_ATTRIBUTES, summary_metrics
 
-__all__ = ["full_report", "cohort_of", "wave_pair", "REPORT_ATTRIBUTES"]
+__all__ = ["full_report", "pathways_section", "cohort_of", "wave_pair", "REPORT_ATTRIBUTES"]
 
 REPORT_ATTRIBUTES = DEFAULT_ATTRIBUTES + ("primary_language", "site_id")
 COHORT_TEST_LIMIT = 100  # above this many cohorts, each cohort's test uses 200 permutations
@@ -118,16 +120,18 @@ def _community_part(H: ArrayNetwork, found: list) -> dict:
 
 def full_report(ds: Dataset, *, attributes: tuple[str, ...] = (), n_permutations: int = 1000, seed: int = 0,
                 inactive_days: int = 180, max_event_size: int = 200, timings: dict | None = None,
-                parallel: bool | None = None) -> dict:
+                parallel: bool | None = None, ladder_set: dict | None = None) -> dict:
     """Every measure on one dataset, JSON-ready. `attributes` adds people columns to the homophily section.
 
     `timings`, when given a dict, receives the seconds each part took (for bench/bench_analytics.py).
     `parallel`: compute the table-heavy parts (outreach, co-attendance communities, pipeline, home
     visits) in a forked worker process beside the network-heavy ones; None (auto) does so from
     ``PARALLEL_FROM`` people on a machine with two or more cores where processes can fork. The result
-    is the same either way.
+    is the same either way. ``ladder_set``: the ladders of the pathways section (id -> queries.ladders.Ladder;
+    default the shipped ones, queries.ladders.available_ladders()).
     """
     clock = _Clock(timings)
+    ladder_set = ladders.available_ladders() if ladder_set is None else ladder_set
     attrs = tuple(dict.fromkeys(REPORT_ATTRIBUTES + tuple(attributes)))
     # every network as arrays built from the tables (queries.arrays): no networkx graph at any size
     with clock("networks"):
@@ -158,6 +162,8 @@ def full_report(ds: Dataset, *, attributes: tuple[str, ...] = (), n_permutations
                                "paths_to_seat": pipeline.paths_to_seat(ds, G)}
             out["home_visits"] = {"summary": home_visits.home_visit_summary(ds),
                                   "visited_then_enrolled": home_visits.visited_then_enrolled(ds)}
+        with side("pathways"):
+            out["pathways"] = pathways_section(ds, ladder_set)
         with side("to JSON-ready data"):
             out = _clean(out)
         out["timings"] = side.timings
@@ -202,11 +208,34 @@ def full_report(ds: Dataset, *, attributes: tuple[str, ...] = (), n_permutations
         "outreach": side["outreach"],
         "pipeline": side["pipeline"],
         "home_visits": side["home_visits"],
+        "pathways": side["pathways"],
         "settings": {"n_permutations": n_permutations, "seed": seed, "inactive_days": inactive_days,
                      "co_attendance_max_event_size": max_event_size},
     }
     with clock("to JSON-ready data"):
         return _clean(report)
+
+
+def pathways_section(ds: Dataset, ladder_set: dict) -> dict:
+    """The report's ``pathways`` section: per ladder its stages, the counts per stage overall and by each
+    grouping, the time between stages, and for a ladder with pathways the sequence view; for the PLTI ladder
+    the two-generation comparison. Counts only (the stuck people are on the dashboard, by name for
+    coordinators)."""
+    out = {}
+    for lid, lad in ladder_set.items():
+        part = {"name": lad.name, "program": lad.program, "stages": [{"id": s.id, "label": s.label} for s in lad.stages],
+                "counts": ladders.stage_counts(ds, lad),
+                "counts_by": {by: ladders.stage_counts(ds, lad, by=by) for by in ladders.GROUPINGS},
+                "time_between": ladders.time_between(ds, lad)}
+        if lad.pathways:
+            part["sequences"] = ladders.sequence_table(ds, lad)
+            part["sequence_flows"] = [list(f) for f in ladders.sequence_flows(ds, lad)]
+            part["pathways_before"] = ladders.pathways_before(ds, lad)
+            part["reach"] = ladders.pathway_reach(ds, lad)
+        if lid == "plti":
+            part["two_generation"] = ladders.two_generation(ds, programs=(lad.program.lower(),) if lad.program else ())
+        out[lid] = part
+    return out
 
 
 #: From this many people (all roles) the report runs its table-heavy parts in a worker process.

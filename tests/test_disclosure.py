@@ -76,7 +76,8 @@ def _outreach_truth(data):
     from queries import outreach
     ds = data.analysis_dataset("funder", None, *data.data_key())
     table = outreach.outreach_families(ds, inactive_days=data.settings.get_int("CIVICTIES_OUTREACH_DAYS"))
-    rows = [{"site_id": s, "reason": r} for s, rs in zip(table["site_id"], table["reasons"]) for r in rs]
+    rows = [{"site_id": s, "reason": outreach.REASON_LABELS[r]} for s, rs in zip(table["site_id"], table["reason_codes"])
+            for r in rs]
     return pd.DataFrame(rows, columns=["site_id", "reason"]).groupby(["site_id", "reason"]).size() \
         .rename("families").reset_index()
 
@@ -516,3 +517,79 @@ def test_a_year_that_adds_a_few_is_blanked_for_funders():
     out = _pool_cumulative(frame, raw, K, {"people": 50, "ties": 41})
     assert list(out["ties"]) == [20, None, None, None]
     assert list(out["people"]) == [50, None, None, None]
+
+
+# -- the pathways views (dashboard/pathways_data.py): every ladder's stage tables ----------------------------
+
+_ADDITIVE = ("site", "race_ethnicity", "income_band", "primary_language", "neighborhood")
+
+
+def _pathway_attack(shown: dict, truth: dict) -> list[str]:
+    """Per ladder: one LP over the overall rows and every additive grouping's rows. A stage's reached is its
+    stuck plus the next stage's reached; each grouping's groups add up to the overall row of the stage; the
+    parents per TPE sequence add up to the first stage's reached."""
+    failures = []
+    ladders = sorted({name.split(" ")[0] for name in shown})
+    for lid in ladders:
+        values, true, eqs = {}, {}, []
+
+        def cells(table_name, group_col=True):
+            s_, t_ = shown[table_name], truth[table_name]
+            for (_, a), (_, b) in zip(s_.iterrows(), t_.iterrows()):
+                g = a["group"] if group_col and "group" in a else "All"
+                for col in ("reached", "stuck"):
+                    values[table_name, g, a["stage"], col] = _num(a[col])
+                    true[table_name, g, a["stage"], col] = int(b[col])
+            stages = list(dict.fromkeys(t_["stage"]))
+            for g in dict.fromkeys(t_["group"] if group_col and "group" in t_ else ["All"]):
+                for i, st_ in enumerate(stages):
+                    eq = {(table_name, g, st_, "reached"): 1.0, (table_name, g, st_, "stuck"): -1.0}
+                    if i + 1 < len(stages):
+                        eq[(table_name, g, stages[i + 1], "reached")] = -1.0
+                    eqs.append(eq)
+            return stages
+
+        overall = f"{lid} overall"
+        if overall not in shown:
+            continue
+        stages = cells(overall, group_col=False)
+        for by in _ADDITIVE:
+            name = f"{lid} by {by}"
+            if name not in shown:
+                continue
+            cells(name)
+            groups = list(dict.fromkeys(truth[name]["group"]))
+            for st_ in stages:
+                for col in ("reached", "stuck"):
+                    if all((name, g, st_, col) in true for g in groups):
+                        if sum(true[name, g, st_, col] for g in groups) == true[overall, "All", st_, col]:
+                            eqs.append({**{(name, g, st_, col): 1.0 for g in groups},
+                                        (overall, "All", st_, col): -1.0})
+        seq = f"{lid} sequences"
+        if seq in shown and "parents" in shown[seq]:
+            for i, (a, b) in enumerate(zip(shown[seq]["parents"], truth[seq]["parents"])):
+                values[seq, i] = _num(a)
+                true[seq, i] = int(b)
+            if sum(true[seq, i] for i in range(len(shown[seq]))) == true[overall, "All", stages[0], "reached"]:
+                eqs.append({**{(seq, i): 1.0 for i in range(len(shown[seq]))},
+                            (overall, "All", stages[0], "reached"): -1.0})
+        targets = [c for c, v in values.items() if v is None and 1 <= true[c] < K]
+        for c, (lo, hi) in audit(values, eqs, targets).items():
+            if not hi - lo >= K:
+                failures.append(f"pathways {c} (true {true[c]}) narrowed to [{lo:g}, {hi:g}]")
+        for c, v in values.items():
+            if v is not None and v != true[c]:
+                failures.append(f"pathways {c} shown as {v} where the truth is {true[c]}")
+    return failures
+
+
+def test_the_pathways_views_keep_hidden_counts_hidden(store_for):
+    from dashboard import pathways_data
+    from dashboard.accounts import Principal
+    store_for(600)
+    shown = dict(pathways_data.funder_tables(Principal(username="f", role="funder")))
+    truth = dict(pathways_data.funder_tables(Principal(username="e", role="evaluator")))
+    hidden = sum(1 for t in shown.values() for v in t.to_numpy().ravel() if isinstance(v, str) and v.startswith("<"))
+    assert hidden, "the demo's pathways have hidden small counts to attack"
+    failures = _pathway_attack(shown, truth)
+    assert not failures, f"{len(failures)} hidden pathway counts recovered or narrowed, e.g. {failures[:5]}"

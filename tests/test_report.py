@@ -20,7 +20,7 @@ def demo_report(demo_dir, tmp_path_factory):
 def test_sections(demo_report):
     _, r = demo_report
     assert set(r) == {"summary", "homophily", "formation", "panel", "brokerage", "communities", "outreach",
-                      "pipeline", "home_visits", "settings"}
+                      "pipeline", "home_visits", "pathways", "settings"}
     json.dumps(r)  # JSON-ready: no sets, numpy values or NaN objects left
 
 

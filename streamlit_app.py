@@ -7,9 +7,18 @@ import streamlit as st
 
 from dashboard import common, session
 
+# A personal survey link (?survey=TOKEN) runs the respondent's page alone, before and apart from sign-in: it
+# signs nobody in and shows nothing but that one survey (dashboard/survey_page.py).
+if st.query_params.get("survey") is not None:
+    from dashboard import survey_page
+    st.set_page_config(page_title="Survey", layout="centered", initial_sidebar_state="collapsed")
+    survey_page.render(st.query_params.get("survey") or "")
+    st.stop()
+
 st.set_page_config(page_title="Civic Ties", layout="wide")
 
-URL_PATHS = ("bridging", "explorer", "outreach", "pipeline", "data", "accounts", "audit")
+URL_PATHS = ("bridging", "explorer", "outreach", "family", "pipeline", "data", "surveys", "records", "matching",
+             "accounts", "audit")
 
 signed_in = common.load(session.current)
 if signed_in is None:
@@ -29,6 +38,11 @@ pages = [
     st.Page("dashboard/pages/pipeline.py", title="Pipeline to seats", url_path="pipeline"),
     st.Page("dashboard/pages/data.py", title="Data", url_path="data"),
 ]
+if signed_in.role in ("admin", "coordinator"):
+    pages += [st.Page("dashboard/pages/family.py", title="Family card", url_path="family"),
+              st.Page("dashboard/pages/surveys.py", title="Surveys", url_path="surveys"),
+              st.Page("dashboard/pages/records.py", title="Records", url_path="records"),
+              st.Page("dashboard/pages/matching.py", title="Matching", url_path="matching")]
 if signed_in.is_admin:
     pages += [st.Page("dashboard/pages/accounts.py", title="Accounts", url_path="accounts"),
               st.Page("dashboard/pages/audit.py", title="Audit log", url_path="audit")]
@@ -36,3 +50,4 @@ page = st.navigation(pages)
 common.sidebar(signed_in, shown)
 session.expiry_watch()
 page.run()
+common.stale_notice()

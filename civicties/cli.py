@@ -28,32 +28,79 @@ def _store_arg(p: argparse.ArgumentParser) -> None:
 
 def _cmd_ingest(args) -> int:
     from dashboard import accounts
-    from ingest.load import load_package
+    from graph.store import NoStoreError
+    from ingest.load import check_package, default_source_name, load_package
+    if args.replace and not args.source and not args.json:
+        print(f"note: replacing what came from the source {default_source_name(args.package)!r} (the package's "
+              f"name; --source NAME names another)", file=sys.stderr)
     t0 = time.perf_counter()
+    pkg = check_package(args.package)           # before the store is opened: a bad package creates nothing
+    if not pkg.ok:
+        raise IngestError(pkg.problems, pkg.problem_count)
+    source = args.source or default_source_name(args.package)
+    if args.dry_run:
+        try:
+            with open_store(args.store, create=False) as store:
+                report = load_package(pkg, store, source_name=source, replace=args.replace, dry_run=True)
+                label = store.label
+        except NoStoreError as e:               # nothing there yet: everything would be added
+            report, label = _dry_run_on_nothing(pkg, source), f"a store that does not exist yet ({e})"
+        return _print_load(args, report, label, t0)
     with open_store(args.store) as store:
-        report = load_package(args.package, store)
+        report = load_package(pkg, store, source_name=source, replace=args.replace)
         accounts.sync_demo_accounts(store)          # real data: demo sign-in off, demo accounts disabled
         accounts.audit(store, accounts.cli_actor(), "data_load", role="admin", rows=sum(report.rows.values()),
-                       detail="civicties ingest")
+                       detail=f"civicties ingest (source {source}{', replace' if args.replace else ''})")
         first_admin = not accounts.has_admin(store)
         if first_admin and sys.stdin.isatty() and not args.json:
             print("This store has data but no admin account yet: create the first one now.")
             _prompt_first_admin(store)
             first_admin = False
-    out = report.as_dict() | {"store": store.label, "seconds": round(time.perf_counter() - t0, 2)}
-    if args.json:
-        print(json.dumps(out, indent=2, ensure_ascii=False))
-    else:
-        print(f"Loaded {sum(report.rows.values())} rows into {store.label} "
-              f"({report.written['nodes']} nodes, {report.written['relationships']} relationships) "
-              f"in {out['seconds']} s.")
-        for w in report.warnings[:20]:
-            print(f"  note: {w}")
-        if len(report.warnings) > 20:
-            print(f"  ... and {len(report.warnings) - 20} more notes")
+        label = store.label
+    _print_load(args, report, label, t0)
     if first_admin:
         print("note: no admin account yet; create one with `civicties users add NAME --role admin` "
               "before opening the dashboard", file=sys.stderr)
+    return 0
+
+
+def _dry_run_on_nothing(pkg, source: str):
+    from graph.model import to_graph_records
+    from ingest.load import LoadReport
+    records = to_graph_records(pkg.tables)
+    counts = {label: len(nodes) for label, nodes in records.nodes.items()}
+    for e in records.edges:
+        counts[e.rel_type] = counts.get(e.rel_type, 0) + 1
+    changes = {kind: {"added": n, "changed": 0, "unchanged": 0, "removed": 0, "kept": 0}
+               for kind, n in sorted(counts.items()) if n}
+    return LoadReport(rows=pkg.row_counts(), written={"nodes": 0, "relationships": 0}, warnings=pkg.warnings,
+                      unmatched_names=pkg.unmatched_names, source=source, changes=changes, dry_run=True,
+                      warning_count=pkg.warning_count)
+
+
+def _print_load(args, report, label: str, t0: float) -> int:
+    out = report.as_dict() | {"store": label, "seconds": round(time.perf_counter() - t0, 2)}
+    if args.json:
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 0
+    if report.dry_run:
+        print(f"Dry run: loading {sum(report.rows.values())} rows as source {report.source!r} into {label} "
+              f"would change (nothing was written):")
+    else:
+        print(f"Loaded {sum(report.rows.values())} rows as source {report.source!r} into {label} "
+              f"({report.written['nodes']} nodes, {report.written['relationships']} relationships) "
+              f"in {out['seconds']} s.")
+    if report.changes is not None:
+        if not report.changes:
+            print("  nothing: the store already holds exactly this")
+        for kind, c in report.changes.items():
+            print(f"  {kind:<14} {c['added']:>8,} added {c['changed']:>8,} changed {c['unchanged']:>8,} unchanged "
+                  f"{c['removed']:>8,} removed" + (f" {c['kept']:>6,} kept (still used by other sources' rows)"
+                                                  if c["kept"] else ""))
+    for w in report.warnings[:20]:
+        print(f"  note: {w}")
+    if report.warning_count > 20:
+        print(f"  ... and {report.warning_count - 20} more notes")
     return 0
 
 
@@ -97,7 +144,8 @@ def _sites(text: str | None) -> list[str] | None:
 def _cmd_users(args) -> int:
     from dashboard import accounts
     actor = accounts.cli_actor()
-    with open_store(args.store) as store:
+    # only adding an account may make a store (the first admin before any data); the rest need one
+    with open_store(args.store, create=args.action == "add") as store:
         if args.action == "list":
             rows = [{k: a.get(k) for k in ("username", "role", "sites", "email", "disabled", "demo", "updated_at")}
                     | {"password": bool(a.get("password_hash"))} for a in store.list_accounts()]
@@ -143,7 +191,7 @@ def _cmd_users(args) -> int:
 
 def _cmd_audit(args) -> int:
     from dashboard import accounts
-    with open_store(args.store) as store:
+    with open_store(args.store, create=False) as store:
         entries = accounts.read_audit(store, since=args.since, action=args.action, actor=args.user, limit=args.limit)
     if args.json:
         print(json.dumps(entries, indent=2, ensure_ascii=False))
@@ -159,20 +207,21 @@ def _cmd_check(args) -> int:
     from ingest.load import check_package
     pkg = check_package(args.package)
     if args.json:
-        print(json.dumps({"ok": pkg.ok, "rows": pkg.row_counts(), "problems": [p.as_dict() for p in pkg.problems],
+        print(json.dumps({"ok": pkg.ok, "rows": pkg.row_counts(), "problem_count": pkg.problem_count,
+                          "problems": [p.as_dict() for p in pkg.problems],
                           "warnings": [w.as_dict() for w in pkg.warnings]}, indent=2, ensure_ascii=False))
     else:
         for p in pkg.problems:
             print(f"problem: {p}")
         for w in pkg.warnings:
             print(f"note: {w}")
-        print("valid" if pkg.ok else f"{len(pkg.problems)} problem(s)")
+        print("valid" if pkg.ok else f"{pkg.problem_count:,} problem(s)")
     return 0 if pkg.ok else 1
 
 
 def _read(args):
-    """The whole dataset in the store the command names."""
-    with open_store(args.store) as store:
+    """The whole dataset in the store the command names (never creates one)."""
+    with open_store(args.store, create=False) as store:
         return store.read()
 
 
@@ -191,8 +240,13 @@ def _cmd_metrics(args) -> int:
 def _cmd_report(args) -> int:
     from queries.report import full_report
     ds = _read(args)
+    from pathlib import Path
+
+    from civicties import settings
+    from queries.ladders import available_ladders
     result = full_report(ds, attributes=tuple(args.attribute), n_permutations=args.permutations, seed=args.seed,
-                         inactive_days=args.inactive_days)
+                         inactive_days=args.inactive_days,    # programs' own ladders beside the default store
+                         ladder_set=available_ladders(Path(settings.get("CIVICTIES_DATA_DIR") or "data") / "ladders"))
     text = json.dumps(result, indent=2 if args.json else None, ensure_ascii=False, sort_keys=True)
     _audit_export(args, "report", len(ds.people))
     if args.out:
@@ -220,7 +274,7 @@ def _cmd_export(args) -> int:
 
 def _audit_export(args, what: str, rows: int) -> None:
     from dashboard import accounts
-    with open_store(args.store) as store:
+    with open_store(args.store, create=False) as store:
         accounts.audit(store, accounts.cli_actor(), "export", role="admin", target=what, rows=rows)
 
 
@@ -235,8 +289,10 @@ def _cmd_reset(args) -> int:
     if not args.yes:
         print("reset deletes everything in the store; add --yes to confirm", file=sys.stderr)
         return 2
-    with open_store(args.store) as store:
+    with open_store(args.store, create=False) as store:
         store.reset()
+        from civicties.analyse_cli import forget_results
+        forget_results(store)
         print(f"Emptied {store.label}")
     return 0
 
@@ -251,13 +307,15 @@ def _cmd_erase(args) -> int:
     if not args.yes and not args.dry_run:
         raise _UsageError("erase removes these people for good, with everything of theirs; add --yes to confirm "
                           "(or --dry-run to see what it would remove); nothing was changed")
-    with open_store(args.store) as store:
+    with open_store(args.store, create=False) as store:
         try:
             removed = store.erase(people, families, dry_run=args.dry_run)
         except UnknownIdError as e:
             raise _UsageError(str(e)) from e
         rows = sum(removed.values())
         if not args.dry_run:
+            from civicties.analyse_cli import forget_results
+            forget_results(store)            # stored analyses may hold the erased people's names
             # that an erasure happened and how big it was: never whom (no id, no name)
             target = " and ".join(kind for kind, ids in (("person", people), ("family", families)) if ids)
             accounts.audit(store, accounts.cli_actor(), "erasure", role="admin", target=target, rows=rows,
@@ -291,6 +349,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("package", help="a folder of CSV files or an .xlsx workbook")
     _store_arg(p)
     p.add_argument("--json", action="store_true", help="print the load report as JSON")
+    p.add_argument("--source", metavar="NAME", help="the source the rows are marked with (default: the folder or "
+                                                    "workbook name); --replace replaces what this source loaded")
+    p.add_argument("--replace", action="store_true", help="also remove what this source loaded before and the "
+                                                          "package no longer holds (same transaction)")
+    p.add_argument("--dry-run", action="store_true", help="print what would be added, changed and removed per "
+                                                          "label and relationship type; write nothing")
     p.set_defaults(func=_cmd_ingest)
     p = sub.add_parser("check", help="validate a package without loading it")
     p.add_argument("package")
@@ -382,6 +446,10 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--generate-password", action="store_true", help="make a strong password and print it once")
     _store_arg(q)
     p.set_defaults(func=_cmd_users)
+    from civicties import analyse_cli
+    analyse_cli.register(sub, _store_arg)
+    from civicties import brief_cli
+    brief_cli.register(sub, _store_arg)
     p = sub.add_parser("audit", help="the audit log: sign-ins, loads, downloads, account changes (newest first)")
     _store_arg(p)
     p.add_argument("--since", help="only entries at or after this UTC time (ISO, e.g. 2026-11-30)")
@@ -390,6 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=200)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_audit)
+    from civicties import match_cli
+    match_cli.add_parser(sub, _store_arg)
     return parser
 
 
@@ -398,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except IngestError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {e.describe(nothing_written=args.command == 'ingest')}", file=sys.stderr)
         return 1
     except StoreError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -409,9 +479,17 @@ def main(argv: list[str] | None = None) -> int:
     except (_UsageError, AccountError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # a write is one transaction: stopped before its commit, it left the store as it was
+        print("\ninterrupted" + ("; nothing was written" if args.command == "ingest" else ""), file=sys.stderr)
+        return 130
     except BrokenPipeError:  # the reader went away (e.g. `civicties report | head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as e:     # e.g. --out in a folder that does not exist, a full disk
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"error: {e.strerror or e}{where}", file=sys.stderr)
+        return 5
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-__all__ = ["Setting", "SETTINGS", "get", "get_int", "pseudonym_secret"]
+__all__ = ["Setting", "SETTINGS", "get", "get_int", "get_float", "pseudonym_secret"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ SETTINGS = {s.name: s for s in [
     Setting("CIVICTIES_MIN_COUNT", "10", "Funder views show any count from 1 to this minus one as '<N'."),
     Setting("CIVICTIES_EXPLORER_MAX_NODES", "1500", "Most nodes the network explorer sends to the browser."),
     Setting("CIVICTIES_OUTREACH_DAYS", "180", "Outreach flags families with no attendance or visit in this many days."),
+    Setting("CIVICTIES_FOLLOW_UP_DAYS", "30", "Outreach: a family contacted this many days ago or less waits at the "
+            "bottom of the call list; after that its follow-up is due and it returns to its tier."),
     Setting("CIVICTIES_IGRAPH_THRESHOLD", "2000", "Networks with at least this many people use python-igraph for "
             "betweenness, closeness, constraint, k-core and community detection."),
     Setting("CIVICTIES_SAMPLE_THRESHOLD", "50000", "Networks with at least this many people get betweenness "
@@ -50,6 +52,26 @@ SETTINGS = {s.name: s for s in [
             "People without consent are left out of every evaluator and funder analysis and export."),
     Setting("CIVICTIES_K_ANONYMITY", "5", "Evaluators' per-person exports are k-anonymous for this k on the "
             "quasi-identifiers (race/ethnicity, income band, language, site, neighborhood, cohort, role)."),
+    Setting("CIVICTIES_MAX_FILE_MB", "200", "Largest CSV file, workbook or uploaded file a package may hold (MB); "
+            "a larger one is refused before it is read."),
+    Setting("CIVICTIES_MAX_XLSX_PART_MB", "256", "Largest part of an .xlsx workbook (a sheet, its shared strings) "
+            "once uncompressed (MB), checked before the workbook is opened."),
+    Setting("CIVICTIES_MAX_XLSX_RATIO", "100", "Most a part of an .xlsx workbook larger than 50 MB uncompressed may "
+            "expand (uncompressed size / compressed size): more is a zip bomb."),
+    Setting("CIVICTIES_MAX_ROWS", "2000000", "Most rows one table of a package may have (also the used range an "
+            "Excel sheet may declare)."),
+    Setting("CIVICTIES_MAX_COLUMNS", "200", "Most columns one table of a package may have (also the used range an "
+            "Excel sheet may declare)."),
+    Setting("CIVICTIES_MAX_CELL_CHARS", "10000", "Most characters one cell of a package may hold."),
+    Setting("CIVICTIES_MAX_PROBLEMS_PER_KIND", "50", "Validation lists this many problems of each kind (same file, "
+            "column and problem) and counts the rest."),
+    Setting("CIVICTIES_BACKGROUND_ANALYSES", "1", "1: after every change to the program's data the app computes "
+            "the pages' analyses in a background thread and stores them (dashboard/analyses.py); 0: pages compute "
+            "what they need on first view (and `civicties analyse` stores them)."),
+    Setting("CIVICTIES_MATCH_AUTO", "0.99", "Matching people across sources: a candidate pair whose match probability "
+            "is at least this is accepted automatically (unless another candidate scores close; docs/matching.md)."),
+    Setting("CIVICTIES_MATCH_REVIEW", "0.2", "Matching people across sources: a candidate pair from this probability "
+            "up to CIVICTIES_MATCH_AUTO goes to the review queue; below it the records stay unmatched."),
     Setting("CIVICTIES_PSEUDONYM_SALT", None, "Secret behind evaluators' pseudonymous ids. Default: a random "
             "secret kept in CIVICTIES_DATA_DIR/pseudonym.key (made on first use, never committed)."),
 ]}
@@ -96,6 +118,17 @@ def get_int(name: str) -> int:
         return int(value)
     except (TypeError, ValueError) as e:
         raise ValueError(f"setting {name} must be a whole number, got {value!r}") from e
+
+
+def get_float(name: str) -> float:
+    value = get(name)
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"setting {name} must be a number, got {value!r}") from e
+    if not number > 0:
+        raise ValueError(f"setting {name} must be above 0, got {value!r}")
+    return number
 
 
 if __name__ == "__main__":

@@ -777,21 +777,18 @@ def load_outreach(principal: Principal) -> pd.DataFrame:
     table = _serve("outreach", _outreach, (audience, sites))
     if audience == "coordinator" and "last_contacted" in table:
         # contacts are read as they are now (cheap), not with the network analyses: a contact recorded a
-        # moment ago shows at once, and recomputes nothing
+        # moment ago shows at once (the family waits at the bottom until its follow-up is due, with its
+        # history), and recomputes nothing
         store = get_store()
-        last = _last_contacts(store.uri, _version(store, ("contacts",)))
-        table = table.assign(last_contacted=[last.get(f, c) for f, c in zip(table["family_id"],
-                                                                             table["last_contacted"])])
+        table = outreach.apply_contacts(table, _contacts(store.uri, _version(store, ("contacts",))),
+                                        today=date.today(), follow_up_days=settings.get_int("CIVICTIES_FOLLOW_UP_DAYS"))
     return table
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _last_contacts(uri: str, contacts_version: str) -> dict:
-    """family_id -> the date of the latest contact recorded for it."""
-    c = read_contacts(_open(uri))
-    when = pd.to_datetime(c["contacted_on"], errors="coerce", format="ISO8601")
-    latest = c.assign(when=when).dropna(subset=["when"]).groupby("family_id")["when"].max()
-    return {f: t.date() for f, t in latest.items()}
+def _contacts(uri: str, contacts_version: str) -> pd.DataFrame:
+    """Every recorded contact (graph/contacts.py); only those of the reader's families are applied."""
+    return read_contacts(_open(uri))
 
 
 @st.cache_data(show_spinner="Ranking families for outreach…", max_entries=12)
@@ -801,8 +798,8 @@ def _outreach(audience: str, sites, uri: str, version: str) -> pd.DataFrame:
         ds = audience_dataset(audience, sites, uri, version)
         return _readable(outreach.outreach_families(ds, inactive_days=days), ds)
     table = outreach.outreach_families(analysis_dataset(audience, sites, uri, version), inactive_days=days)
-    rows = [{"site_id": site, "reason": reason} for site, reasons in zip(table["site_id"], table["reasons"])
-            for reason in reasons]
+    rows = [{"site_id": site, "reason": outreach.REASON_LABELS[code]}      # a few reasons, no cohort names
+            for site, codes in zip(table["site_id"], table["reason_codes"]) for code in codes]
     counts = (pd.DataFrame(rows, columns=["site_id", "reason"]).groupby(["site_id", "reason"]).size()
               .rename("families").reset_index())
     # each reason's families add up to a total a funder may see elsewhere (e.g. the Overview's isolated
@@ -843,7 +840,7 @@ def record_contact(principal: Principal, family_id: str, contacted_on: date, not
     if family_id not in set(family_ids(sites)):
         raise PermissionError("that family is not one of your sites' families")
     store = get_store()
-    node = store.add_contact(family_id, contacted_on.isoformat(), note)
+    node = store.add_contact(family_id, contacted_on.isoformat(), outreach.contact_note(note, principal.username))
     accounts.audit(store, principal.username, "contact_recorded", role=principal.role, rows=1)
     _bump(("contacts",))
     return node

@@ -15,9 +15,11 @@ import plotly.graph_objects as go
 __all__ = [
     "figure_wave_comparison", "comparison_rows", "figure_tie_composition", "figure_funnel", "figure_wave_change", "figure_permutation",
     "figure_mixing_heatmap", "figure_growth", "figure_sankey", "figure_funnel_by", "figure_time_to_seat",
-    "figure_seats_by_body", "figure_missing", "figure_counts", "number", "label", "hidden",
+    "figure_seats_by_body", "figure_missing", "figure_counts", "number", "label", "hidden", "bodies_sentence",
+    "rollup_by_level", "fill_years",
 ]
 
+_SANKEY = ("#4E79A7", "#59A14F", "#F28E2B", "#B07AA1", "#76B7B2", "#EDC948", "#E15759", "#9C755F")
 _COLORS = {"same": "#b0b7c3", "cross": "#1f77b4", "race": "#1f77b4", "class": "#ff7f0e",
            "expected": "#9aa5b1", "observed": "#d62728"}
 
@@ -69,7 +71,8 @@ def _bar(**kw) -> go.Bar:
 
 
 def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
-    fig.update_layout(title=title, margin=dict(l=10, r=10, t=50, b=10), legend_title_text="", **kw)
+    kw.setdefault("margin", dict(l=10, r=10, t=50, b=10))
+    fig.update_layout(title=title, legend_title_text="", **kw)
     return fig
 
 
@@ -105,9 +108,11 @@ def figure_wave_change(waves: pd.DataFrame) -> go.Figure:
         vals = [None if v is None or isinstance(v, str) or math.isnan(v) else float(v) for v in waves[col]]
         fig.add_trace(go.Scatter(x=list(waves["wave"]), y=vals, mode="lines+markers+text", name=name,
                                  text=[f"{v:.0%}" if v is not None else "" for v in vals],
-                                 textposition="top center", line_color=color))
+                                 textposition=_label_sides(vals, [_other(waves, col, o) for o in range(len(vals))]),
+                                 line_color=color))
     return _layout(fig, "Share of ties that bridge groups, by wave", yaxis_tickformat=".0%",
-                   yaxis_range=[0, 1.05], yaxis_title="share of ties")
+                   yaxis_range=[0, 1.05], yaxis_title="share of ties", xaxis_title="survey wave",
+                   legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
 
 
 def comparison_rows(comparison: dict) -> pd.DataFrame:
@@ -146,9 +151,12 @@ def figure_wave_comparison(comparison: dict) -> go.Figure:
             marker=dict(size=9 if who == "answered both" else 6),
             error_y=dict(type="data", symmetric=False, array=up, arrayminus=down, thickness=1.5, width=6),
             hovertemplate="%{x}: %{y:.0%}<extra>" + f"{attr}, {who}" + "</extra>"))
+    # the legend sits in its own band below the axis title, two entries a row, so nothing overlaps
     return _layout(fig, "Share of named people across group lines (bars: 95% intervals)", yaxis_tickformat=".0%",
                    yaxis_range=[0, 1.05], yaxis_title="share of the people named", xaxis_title="survey wave",
-                   legend=dict(orientation="h", yanchor="top", y=-0.2))
+                   legend=dict(orientation="h", yanchor="top", y=-0.28, x=0, entrywidth=0.5,
+                               entrywidthmode="fraction"),
+                   margin=dict(l=10, r=10, t=50, b=110), height=460)
 
 
 def figure_permutation(results: pd.DataFrame) -> go.Figure:
@@ -182,33 +190,82 @@ def figure_mixing_heatmap(matrix: pd.DataFrame, *, title: str = "Who is tied to 
                    yaxis_title=matrix.index.name or "")
 
 
-def figure_growth(growth: pd.DataFrame, *, x: str = "period") -> go.Figure:
+def fill_years(growth: pd.DataFrame, *, x: str = "period") -> pd.DataFrame:
+    """Cumulative yearly snapshots with every year in between: a year with no new tie observed is the
+    network as it stood the year before (so the axis skips no year). Other periods (waves) are returned as
+    they are.
+
+    >>> fill_years(pd.DataFrame({"period": ["2019", "2021"], "ties": [5, 9]}))["period"].tolist()
+    ['2019', '2020', '2021']
+    """
+    periods = [str(v) for v in growth[x]]
+    if len(periods) < 2 or not all(p.isdigit() for p in periods):
+        return growth
+    rows = growth.assign(**{x: periods}).set_index(x)
+    years = [str(y) for y in range(int(periods[0]), int(periods[-1]) + 1)]
+    last, at = 0, []
+    for y in years:                        # the row of the latest year with a snapshot, up to y
+        if y in rows.index:
+            last = rows.index.get_loc(y)
+        at.append(last)
+    filled = rows.iloc[at].astype(object)
+    filled.index = pd.Index(years, name=x)
+    filled["new_ties_observed"] = [y in rows.index for y in years]
+    return filled.reset_index(names=x)
+
+
+def figure_growth(growth: pd.DataFrame, *, x: str = "period", x_title: str | None = None) -> go.Figure:
     """Ties over time: bars of ties (per period) and lines of the cross-race/cross-class shares.
 
     `growth` columns: `x` (wave or year), ties, and optionally cross_race_share, cross_class_share.
+    Years are filled in (``fill_years``); suppressed counts are hatched bars with their label, never zero.
     """
-    fig = go.Figure(go.Bar(x=[str(v) for v in growth[x]], y=[number(v) for v in growth["ties"]],
-                           text=[label(v) for v in growth["ties"]], name="ties", marker_color=_COLORS["same"]))
+    growth = fill_years(growth, x=x)
+    years = all(str(v).isdigit() for v in growth[x])
+    b = _bars(list(growth["ties"]))
+    xs = [str(v) for v in growth[x]]
+    new = list(growth["new_ties_observed"]) if "new_ties_observed" in growth else [True] * len(xs)
+    fig = go.Figure(go.Bar(x=xs, y=b["y"], text=b["text"], name="ties", marker_color=_COLORS["same"],
+                           marker_pattern_shape=b["marker_pattern_shape"], marker_opacity=b["marker_opacity"],
+                           customdata=["" if n else " (no new tie observed this year)" for n in new],
+                           hovertemplate="%{x}: %{text} ties%{customdata}<extra></extra>"))
     for col, name, color in (("cross_race_share", "cross-race share", _COLORS["race"]),
                              ("cross_class_share", "cross-class share", _COLORS["class"])):
         if col in growth:
-            fig.add_trace(go.Scatter(x=[str(v) for v in growth[x]], y=list(growth[col]), name=name,
-                                     mode="lines+markers", yaxis="y2", line_color=color))
-    return _layout(fig, "Tie formation over time", yaxis_title="ties",
-                   yaxis2=dict(title="share bridging", overlaying="y", side="right", range=[0, 1],
-                               tickformat=".0%"))
+            vals = [None if v is None or isinstance(v, str) or v != v else float(v) for v in growth[col]]
+            fig.add_trace(go.Scatter(x=xs, y=vals, name=name, mode="lines+markers", yaxis="y2", line_color=color,
+                                     hovertemplate="%{x}: %{y:.0%}<extra>" + name + "</extra>"))
+    return _layout(fig, "Tie formation over time",
+                   yaxis=dict(title="ties (the whole network at the end of the year)" if years else
+                              "ties in the wave", rangemode="tozero", showgrid=False),
+                   xaxis=dict(title=x_title or ("year" if years else "survey wave"), type="category"),
+                   yaxis2=dict(title="share of ties across groups", overlaying="y", side="right", range=[0, 1],
+                               tickmode="array", tickvals=[0, 0.25, 0.5, 0.75, 1.0], tickformat=".0%"),
+                   legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+                   margin=dict(l=10, r=10, t=80, b=10))
 
 
 def figure_sankey(flows: Iterable[Sequence]) -> go.Figure:
-    """A Sankey of (source, target, count) flows: enrollment -> graduation -> civic activity -> seats."""
+    """A Sankey of (source, target, count) flows: enrollment -> graduation -> civic activity -> seats.
+
+    Each stage is labelled with its people ("Graduated · 180": the larger of what flows in and out) and
+    each flow's count shows on hover; labels are dark on white, large enough to read."""
     flows = [(str(s), str(t), number(c)) for s, t, c in flows if number(c) > 0]
     nodes = list(dict.fromkeys([n for s, t, _ in flows for n in (s, t)]))
     index = {n: i for i, n in enumerate(nodes)}
+    into = {n: sum(c for _s, t, c in flows if t == n) for n in nodes}
+    out = {n: sum(c for s, _t, c in flows if s == n) for n in nodes}
+    totals = [max(into[n], out[n]) for n in nodes]
     fig = go.Figure(go.Sankey(
-        node=dict(label=nodes, pad=18, thickness=16),
+        node=dict(label=[f"{n} · {int(v):,}" for n, v in zip(nodes, totals)], pad=22, thickness=18,
+                  color=[_SANKEY[i % len(_SANKEY)] for i in range(len(nodes))], line=dict(color="#444", width=0.5),
+                  customdata=nodes, hovertemplate="%{customdata}: %{value:,.0f} people<extra></extra>"),
         link=dict(source=[index[s] for s, _, _ in flows], target=[index[t] for _, t, _ in flows],
-                  value=[c for _, _, c in flows])))
-    return _layout(fig, "Pathways from enrollment to decision-making seats")
+                  value=[c for _, _, c in flows], color="rgba(120,130,145,0.35)",
+                  customdata=[f"{s} → {t}" for s, t, _ in flows],
+                  hovertemplate="%{customdata}: %{value:,.0f} people<extra></extra>"),
+        textfont=dict(color="#111111", size=13, shadow="none")))
+    return _layout(fig, "Pathways from enrollment to decision-making seats (people at each stage)")
 
 
 def figure_funnel_by(table: pd.DataFrame, *, by: str = "group", title: str = "The funnel by group") -> go.Figure:
@@ -254,8 +311,55 @@ def figure_missing(quality: pd.DataFrame) -> go.Figure:
 
 
 def figure_counts(table: pd.DataFrame, *, x: str, y: str = "families", color: str | None = None,
-                  title: str = "") -> go.Figure:
+                  title: str = "", x_title: str | None = None, y_title: str | None = None) -> go.Figure:
     """Bars of counts (or suppressed labels) per category, optionally split by `color`."""
     parts = table.groupby(color, sort=True) if color else [("", table)]
-    fig = go.Figure([_bar(name=str(name), x=[str(v) for v in g[x]], values=list(g[y])) for name, g in parts])
-    return _layout(fig, title, barmode="group", yaxis_title=y, showlegend=bool(color))
+    fig = go.Figure([_bar(name=str(name), x=[str(v) for v in g[x]], values=list(g[y]), textposition="outside")
+                     for name, g in parts])
+    return _layout(fig, title, barmode="group", yaxis_title=y_title or y, xaxis_title=x_title or "",
+                   showlegend=bool(color), legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+                   margin=dict(l=10, r=10, t=90, b=10))
+
+
+def bodies_sentence(table: pd.DataFrame, *, k: int = 10) -> str | None:
+    """Where alumni sit in words when no body's count may be shown (every count hidden): "Alumni sit on
+    18 bodies (8 city, 10 school district); each has fewer than 10 alumni." None when some count shows
+    (then draw the bars). Only the number of bodies, which the table lists anyway, is told.
+
+    >>> bodies_sentence(pd.DataFrame({"level": ["city", "city"], "graduates": ["<10", "<10"]}))
+    'Alumni sit on 2 bodies (2 city); each has fewer than 10 alumni.'
+    """
+    if table is None or table.empty or not all(hidden(v) for v in table["graduates"]):
+        return None
+    levels = table["level"].fillna("level not recorded").value_counts() if "level" in table else pd.Series()
+    parts = ", ".join(f"{n:,} {lvl}" for lvl, n in levels.sort_index().items())
+    small = all(str(v).startswith("<") for v in table["graduates"])
+    tail = f"each has fewer than {k} alumni" if small else "their counts are not shown (too few alumni to share)"
+    return (f"Alumni sit on {len(table):,} bod{'y' if len(table) == 1 else 'ies'}"
+            + (f" ({parts})" if parts else "") + f"; {tail}.")
+
+
+def rollup_by_level(table: pd.DataFrame) -> pd.DataFrame:
+    """Bodies per level with how many show a count: level, bodies, graduates (sum of shown counts, or the
+    label when any is hidden: a sum of hidden counts is never computed from labels)."""
+    rows = []
+    for lvl, g in table.groupby(table["level"].fillna("level not recorded"), sort=True):
+        vals = list(g["graduates"])
+        rows.append({"level": lvl, "bodies": len(g),
+                     "graduates": (f"{sum(int(number(v)) for v in vals):,}" if not any(hidden(v) for v in vals)
+                                   else "some hidden")})
+    return pd.DataFrame(rows, columns=["level", "bodies", "graduates"])
+
+
+def _other(waves: pd.DataFrame, col: str, i: int):
+    """The other line's value at point i (for placing labels apart)."""
+    other = "cross_class" if col == "cross_race" else "cross_race"
+    if other not in waves:
+        return None
+    v = waves[other].iloc[i]
+    return None if v is None or isinstance(v, str) or v != v else float(v)
+
+
+def _label_sides(vals, others) -> list[str]:
+    """Each point's label above its marker when it is the higher of the two lines there, below otherwise."""
+    return ["top center" if v is None or o is None or v >= o else "bottom center" for v, o in zip(vals, others)]

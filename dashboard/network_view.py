@@ -41,7 +41,7 @@ from queries.network import tie_network
 __all__ = [
     "Selection", "Aggregate", "COLOR_ATTRIBUTES", "AGGREGATE_ATTRIBUTES", "METRICS", "MISSING",
     "build_network", "node_metric", "community_of", "select_nodes", "ego_distances", "layout_positions",
-    "scale_sizes", "color_map", "tooltip_text", "render_network_html", "aggregate_network",
+    "scale_sizes", "color_map", "palette_for", "attribute_palette", "size_legend", "tooltip_text", "render_network_html", "aggregate_network",
     "render_aggregate_html", "remote_references",
 ]
 
@@ -62,6 +62,8 @@ _PALETTE = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#
 _GREY = "#BAB0AC"
 _DIM = "#E8E8E8"
 _LABEL_LIMIT = 150      # above this many people, names go in tooltips only (labels would be unreadable)
+_LABEL_TOP = 20         # at most this many labels are drawn: the largest people (and the chosen one); the
+                        # rest show their name on hover, so labels never pile on each other
 _EDGE_LIMIT = 20_000    # ties drawn at most; a cap of people can still hold a dense tangle of ties
 
 
@@ -273,30 +275,90 @@ def scale_sizes(values: dict, *, smallest: float = 6.0, largest: float = 26.0) -
             for n in values}
 
 
-def color_map(values: dict, *, max_colors: int = len(_PALETTE)) -> tuple[dict, list]:
+def palette_for(values, *, max_colors: int = len(_PALETTE), weights=None) -> dict:
+    """One colour per value of an attribute, fixed for a whole dataset: the most common values (over
+    ``values``, e.g. every person of the reader's sites, whatever the filters; ``weights``: value -> count
+    instead) get the palette in order of frequency, ties broken by value; the rest are left out (grey).
+    Pass it to :func:`color_map` so that a group keeps its colour in every view and on every rerun.
+
+    >>> palette_for(["b", "a", "b", None])
+    {'b': '#4E79A7', 'a': '#F28E2B'}
+    """
+    counts: dict[str, float] = {}
+    if weights is not None:
+        for v, w in weights.items():
+            if _text(v) is not None:
+                counts[_text(v)] = counts.get(_text(v), 0) + float(w)
+    else:
+        for v in values:
+            v = _text(v)
+            if v is not None:
+                counts[v] = counts.get(v, 0) + 1
+    ranked = sorted(counts, key=lambda v: (-counts[v], v))
+    return {v: _PALETTE[i] for i, v in enumerate(ranked[:max_colors])}
+
+
+def attribute_palette(ds: Dataset, attr: str) -> dict:
+    """The fixed palette (:func:`palette_for`) of a colour attribute over a whole dataset: people's
+    columns by people, cohorts and programs by enrollments, communities by number (1 = largest)."""
+    if attr == "community":
+        return {str(i): _PALETTE[i - 1] for i in range(1, len(_PALETTE) + 1)}
+    if attr == "role":
+        return palette_for(ds.people["role"].fillna("parent"))
+    if attr in ds.people:
+        return palette_for(ds.people[attr])
+    enr = ds.enrollments.merge(ds.cohorts[["cohort_id", "program"]], on="cohort_id", how="left")
+    if attr in enr:
+        return palette_for(enr[attr])
+    raise ValueError(f"no palette for {attr!r}; use one of {', '.join(COLOR_ATTRIBUTES)}")
+
+
+def color_map(values: dict, *, max_colors: int = len(_PALETTE), palette: dict | None = None) -> tuple[dict, list]:
     """Colours for a categorical attribute: ({person: colour}, legend [(label, colour), ...]).
 
-    The most common values get the palette (ties broken by value); the rest share grey as "other";
-    missing values are grey too and listed as "not recorded".
+    With ``palette`` (:func:`palette_for` over the whole dataset) every value keeps its colour whatever part
+    is drawn; values outside it are grey, "other". Without it, the most common values here get the palette
+    (ties broken by value). Missing values are grey too and listed as "not recorded". The legend lists the
+    values drawn, in palette order.
 
     >>> colors, legend = color_map({1: "a", 2: "a", 3: "b", 4: None})
     >>> legend
     [('a', '#4E79A7'), ('b', '#F28E2B'), ('not recorded', '#BAB0AC')]
+    >>> color_map({3: "b"}, palette={"a": "#4E79A7", "b": "#F28E2B"})[1]
+    [('b', '#F28E2B')]
     """
     labels = {n: _text(v) for n, v in values.items()}
     counts: dict[str, int] = {}
     for v in labels.values():
         if v is not None:
             counts[v] = counts.get(v, 0) + 1
-    ranked = sorted(counts, key=lambda v: (-counts[v], v))
-    palette = {v: _PALETTE[i] for i, v in enumerate(ranked[:max_colors])}
+    if palette is None:
+        palette = palette_for((), weights=counts, max_colors=max_colors)
+    order = {v: i for i, v in enumerate(palette)}
+    drawn = sorted((v for v in counts if v in palette), key=order.get)
+    others = [v for v in counts if v not in palette]
     colors = {n: palette.get(v, _GREY) for n, v in labels.items()}
-    legend = [(v, palette[v]) for v in ranked[:max_colors]]
-    if len(ranked) > max_colors:
-        legend.append((f"other ({len(ranked) - max_colors} more)", _GREY))
+    legend = [(v, palette[v]) for v in drawn]
+    if others:
+        legend.append((f"other ({len(others)} more)", _GREY))
     if any(v is None for v in labels.values()):
         legend.append((MISSING, _GREY))
     return colors, legend
+
+
+def size_legend(sizes: dict, values: dict, measure: str) -> list[tuple[str, float]]:
+    """Two or three reference circles for the size legend: [(label, diameter px)], smallest to largest
+    value drawn (empty when everyone is the same size).
+
+    >>> size_legend({"a": 6.0, "b": 26.0}, {"a": 0, "b": 4}, "degree")
+    [('degree 0', 6.0), ('degree 4', 26.0)]
+    """
+    known = [(sizes[n], values[n]) for n in sizes if isinstance(values.get(n), (int, float))
+             and not (isinstance(values.get(n), float) and math.isnan(values[n]))]
+    if not known or min(s for s, _ in known) == max(s for s, _ in known):
+        return []
+    lo, hi = min(known), max(known)
+    return [(f"{measure} {_fmt(lo[1])}", lo[0]), (f"{measure} {_fmt(hi[1])}", hi[0])]
 
 
 def tooltip_text(G: nx.Graph, n, *, show_names: bool, color_by: str | None = None, metric: str | None = None,
@@ -324,12 +386,14 @@ def tooltip_text(G: nx.Graph, n, *, show_names: bool, color_by: str | None = Non
 def render_network_html(G: nx.Graph, nodes, positions: dict, *, colors: dict | None = None,
                         sizes: dict | None = None, tooltips: dict | None = None, labels: dict | None = None,
                         legend=(), ego=None, radius: int = 1, height: int = 620, title: str = "Network",
-                        hint: str | None = None, edge_styles: dict | None = None) -> str:
+                        hint: str | None = None, edge_styles: dict | None = None,
+                        sizes_legend=()) -> str:
     """A self-contained HTML page drawing the people `nodes` of G at `positions`, with physics off.
 
     colors/sizes/tooltips/labels map person -> value (defaults: blue, 12 px, no tooltip, no label);
     edge_styles maps a pair (u, v) -> extra vis-network edge options such as width and title.
-    Labels are drawn only for pictures of at most 150 people. Clicking a person greys out everyone more
+    Labels are drawn only for pictures of at most 150 people, and then only for the 20 largest (and the
+    chosen person): the rest show on hover, so labels do not pile up. Clicking a person greys out everyone more
     than `radius` steps away (their ego network); clicking empty space clears it. Person ids never reach
     the page: people are numbered 0..n-1 in the HTML.
     """
@@ -338,6 +402,7 @@ def render_network_html(G: nx.Graph, nodes, positions: dict, *, colors: dict | N
     index = {n: i for i, n in enumerate(nodes)}
     colors, sizes, tooltips, labels = colors or {}, sizes or {}, tooltips or {}, labels or {}
     show_labels = len(nodes) <= _LABEL_LIMIT
+    labelled = set(sorted(nodes, key=lambda n: (-float(sizes.get(n, 12.0)), _key(n)))[:_LABEL_TOP]) | {ego}
     net = Network(height=f"{height}px", width="100%", directed=G.is_directed(), cdn_resources="in_line")
     for n in nodes:
         x, y = positions[n]
@@ -346,7 +411,7 @@ def render_network_html(G: nx.Graph, nodes, positions: dict, *, colors: dict | N
         if n in tooltips:
             options["title"] = str(tooltips[n])
         net.add_node(index[n], label=" ", shape="dot", **options)
-        if show_labels and labels.get(n):
+        if show_labels and labels.get(n) and n in labelled:
             net.nodes[-1]["label"] = str(labels[n])
         else:
             del net.nodes[-1]["label"]
@@ -367,7 +432,7 @@ def render_network_html(G: nx.Graph, nodes, positions: dict, *, colors: dict | N
                                f"{radius} step{'s' if radius != 1 else ''}; drag to pan, scroll to zoom."}
     if dropped:
         payload["hint"] += f" {dropped:,} ties are not drawn (at most {_EDGE_LIMIT:,})."
-    return _page(payload, legend=legend, height=height, title=title)
+    return _page(payload, legend=legend, height=height, title=title, sizes_legend=sizes_legend)
 
 
 def aggregate_network(G: nx.Graph, attr: str, *, min_count: int) -> Aggregate:
@@ -426,7 +491,9 @@ def render_aggregate_html(agg: Aggregate, *, height: int = 560) -> str:
 
     def drawn(count) -> int:                  # a suppressed group is drawn as if it had min_count people
         return m if isinstance(count, str) else max(count, m)
-    colors, legend = color_map({g: g for g in groups})
+    # the most people first, as the person-level explorer ranks its palette (a hidden count as the threshold)
+    colors, legend = color_map({g: g for g in groups}, palette=palette_for(
+        (), weights={g: drawn(A.nodes[g]["people"]) for g in groups}))
     # area proportional to people
     biggest = max([drawn(A.nodes[g]["people"]) for g in groups] + [1])
     sizes = {g: round(max(8.0, 48 * math.sqrt(drawn(A.nodes[g]["people"]) / biggest)), 2) for g in groups}
@@ -488,9 +555,9 @@ _APP_JS = r"""
     }
     nodes.update(D.nodes.map(function (n) { return {id: n.id, color: (n.id in dist) ? original[n.id] : D.dim}; }));
     edges.update(D.edges.map(function (e) { return {id: e.id, hidden: !((e.from in dist) && (e.to in dist))}; }));
-    var count = Object.keys(dist).length - 1;
-    info.textContent = "Ego network: " + count + (count === 1 ? " person" : " people") + " within " + D.radius +
-      (D.radius === 1 ? " step" : " steps") + " of the person clicked. Click empty space to clear.";
+    var count = Object.keys(dist).length;
+    info.textContent = "Ego network: " + count + (count === 1 ? " person" : " people") + " (the person clicked " +
+      "and everyone within " + D.radius + (D.radius === 1 ? " step" : " steps") + "). Click empty space to clear.";
   }
   network.on("click", function (p) { if (p.nodes.length) { highlight(p.nodes[0]); } else { reset(); } });
   network.once("afterDrawing", function () { document.body.setAttribute("data-drawn", String(D.nodes.length)); });
@@ -513,7 +580,7 @@ def _options(directed: bool) -> dict:
     }
 
 
-def _page(payload: dict, *, legend, height: int, title: str) -> str:
+def _page(payload: dict, *, legend, height: int, title: str, sizes_legend=()) -> str:
     data_json = htmlsafe_json_dumps(payload)   # <, >, & and ' become \u escapes: data cannot close the tag
     vis_dir = Path(__import__("pyvis").__file__).parent / "lib" / "vis-9.1.2"
     vis_js = _read(vis_dir / "vis-network.min.js")
@@ -523,6 +590,7 @@ def _page(payload: dict, *, legend, height: int, title: str) -> str:
     env = Environment(loader=FileSystemLoader(str(ASSETS)), autoescape=select_autoescape(default=True))
     return env.get_template(_TEMPLATE).render(
         title=title, height=height, legend=[(str(label), color) for label, color in legend], vis_css=vis_css,
+        sizes=[(str(label), round(float(px), 1)) for label, px in sizes_legend],
         vis_js=vis_js, app_js=_APP_JS, data_json=data_json, script_hashes=hashes)
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from graph.model import EDGE_TABLES, NODE_TABLES, TABLES
+from graph.model import EDGE_TABLES, NODE_TABLES, TABLES, column_name
 
 __all__ = ["Dataset"]
 
@@ -18,13 +18,14 @@ _INTERNAL = {"id"}
 
 def _frame(rows: list[dict], table: str, shared: dict) -> pd.DataFrame:
     columns = list(TABLES[table].columns)
-    extra = sorted({k for r in rows for k in r} - set(columns) - _INTERNAL)
+    stored = sorted({k for r in rows for k in r} - set(columns) - _INTERNAL)
+    extra = [column_name(k) for k in stored]          # a column stored under another name (graph/model.py)
     # Column by column (far faster than a frame from a million dicts), and each distinct text once
     # (`shared`, across tables): a person's id in ties is then the very object in people, so joins and
     # comparisons on 100,000 people take half the time they take on scattered copies.
-    df = pd.DataFrame({c: pd.Series([shared.setdefault(v, v) if type(v) is str else v for v in (r.get(c) for r in rows)],
+    df = pd.DataFrame({c: pd.Series([shared.setdefault(v, v) if type(v) is str else v for v in (r.get(k) for r in rows)],
                                     dtype=object)
-                       for c in columns + extra}, columns=columns + extra)
+                       for c, k in zip(columns + extra, columns + stored)}, columns=columns + extra)
     df = df.where(df.notna(), None)
     if TABLES[table].key and len(df):
         df = df.sort_values(list(TABLES[table].key), na_position="first", kind="stable").reset_index(drop=True)

@@ -19,11 +19,14 @@ Edges:  (Person)-[:MEMBER_OF]->(Family)          people.family_id
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 __all__ = [
-    "TableSpec", "TABLES", "TABLE_ORDER", "ROLES", "ROLE_LABELS", "CONSENT_VALUES", "NODE_LABELS", "REL_TYPES",
-    "EdgeRecord", "GraphRecords", "to_graph_records", "edge_key",
+    "TableSpec", "TABLES", "TABLE_ORDER", "ROLES", "ROLE_LABELS", "CONSENT_VALUES", "EVENT_KINDS",
+    "ATTENDANCE_ROLES", "NODE_LABELS", "REL_TYPES",
+    "EdgeRecord", "GraphRecords", "to_graph_records", "edge_key", "RESERVED_COLUMNS", "COLUMN_PREFIX",
+    "property_name", "column_name",
 ]
 
 
@@ -47,6 +50,15 @@ ROLE_LABELS = {r: r.capitalize() for r in ROLES}
 # people.consent: only "yes" lets a person into evaluators' and funders' data (docs/consent.md). An empty cell
 # means the program's default (the setting CIVICTIES_CONSENT_DEFAULT), so it has no default here.
 CONSENT_VALUES = ("yes", "no", "withdrawn")
+# events.kind. The first six are the original contract; the rest are the pathways of home visiting and school
+# engagement (docs/data-format.md, "Pathways"): a trainer's certification is attendance at a
+# trainer_certification event (its date is the certification's), and the children's track of a leadership
+# program is children's attendance at children_track sessions.
+EVENT_KINDS = ("forum", "summit", "civic_project", "workshop", "training", "meeting",
+               "volunteering", "organizing", "adult_education", "curriculum_project", "school_event",
+               "staff_workshop", "training_of_trainers", "trainer_certification", "children_track")
+# attendance.role: who led says presenter, facilitator or trainer (trains others, e.g. in home visiting).
+ATTENDANCE_ROLES = ("attendee", "presenter", "facilitator", "trainer")
 
 TABLES: dict[str, TableSpec] = {t.name: t for t in [
     TableSpec("people",
@@ -64,10 +76,10 @@ TABLES: dict[str, TableSpec] = {t.name: t for t in [
               refs={"person_id": "people", "cohort_id": "cohorts"},
               date_order=(("enrolled_on", "completed_on"),)),
     TableSpec("events", ("event_id", "name", "kind", "date", "site_id"), required=("event_id",), key=("event_id",),
-              enums={"kind": ("forum", "summit", "civic_project", "workshop", "training", "meeting")},
+              enums={"kind": EVENT_KINDS},
               dates=("date",), refs={"site_id": "sites"}),
     TableSpec("attendance", ("person_id", "event_id", "role"), required=("person_id", "event_id"),
-              key=("person_id", "event_id"), enums={"role": ("attendee", "presenter", "facilitator")},
+              key=("person_id", "event_id"), enums={"role": ATTENDANCE_ROLES},
               refs={"person_id": "people", "event_id": "events"}),
     TableSpec("ties", ("from_person_id", "to_person_id", "to_name", "tie_type", "wave", "observed_on"),
               required=("from_person_id",),
@@ -119,8 +131,49 @@ REL_ENDS = {
 
 
 def edge_key(row: dict, columns: tuple[str, ...]) -> str:
-    """A stable identity for a relationship row: its key columns joined by the ASCII unit separator."""
-    return "\x1f".join(row.get(c) or "" for c in columns)
+    """A stable identity for a relationship row, unambiguous for any text: two rows share it only when every
+    key column is equal.
+
+    The key columns joined by the ASCII unit separator (U+001F), as stores written before keep them; when a value
+    could make that ambiguous (it holds U+001F, or the first value starts with U+001E), U+001E and the values as
+    a JSON array instead. A joined key never starts with U+001E, so the two forms cannot meet.
+
+    >>> edge_key({"a": "P1\x1fX", "b": "E1"}, ("a", "b")) == edge_key({"a": "P1", "b": "X\x1fE1"}, ("a", "b"))
+    False
+    >>> edge_key({"a": "P1", "b": "E1"}, ("a", "b")) == "P1\x1fE1"
+    True
+    """
+    return _join_key([row.get(c) or "" for c in columns])
+
+
+def _join_key(values: list[str]) -> str:
+    if any("\x1f" in v for v in values) or (values and values[0].startswith("\x1e")):
+        return "\x1e" + json.dumps(values, ensure_ascii=False)
+    return "\x1f".join(values)
+
+
+# A package's column is stored under its own name, except a name the stores use themselves (a node's `id`, the
+# resolved `to_name_key` of a tie) or one that starts with "_" (the stores' bookkeeping: `_key`, `_source`,
+# `_loaded_at`) or with COLUMN_PREFIX: those are stored as COLUMN_PREFIX + name and read back under their own
+# name (graph/dataset.py), so no column can overwrite what a store keeps.
+RESERVED_COLUMNS = ("id", "to_name_key")
+COLUMN_PREFIX = "column:"
+
+
+def property_name(column: str) -> str:
+    """The property a package column is stored as.
+
+    >>> property_name("id"), property_name("note"), column_name(property_name("_key"))
+    ('column:id', 'note', '_key')
+    """
+    if column in RESERVED_COLUMNS or column.startswith(("_", COLUMN_PREFIX)):
+        return COLUMN_PREFIX + column
+    return column
+
+
+def column_name(prop: str) -> str:
+    """The package column a stored property holds (property_name's inverse)."""
+    return prop[len(COLUMN_PREFIX):] if prop.startswith(COLUMN_PREFIX) else prop
 
 
 @dataclass(frozen=True)
@@ -168,7 +221,7 @@ def to_graph_records(tables: dict[str, list[dict]]) -> GraphRecords:
             if r.get(dst_col):
                 # the source label is part of the key: a cohort and an event may share an id
                 out.edges.append(EdgeRecord(rel, src_label, r[src_col], dst_label, r[dst_col],
-                                            src_label + "\x1f" + edge_key(r, (src_col, dst_col)), {}))
+                                            _join_key([src_label, r[src_col] or "", r[dst_col]]), {}))
     for table, (rel, src_label, src_col, dst_label, dst_col) in EDGE_TABLES.items():
         key_cols = TABLES[table].key
         for r in tables.get(table, []):

@@ -17,6 +17,10 @@ Same interface as the SQLite store (graph/store.py). How it keeps its promises:
 * Safe Cypher: every query is a module-level constant built at import from the model's labels and
   relationship types (graph/model.py); every value travels as a parameter (tests/test_cypher_safety.py).
 * Reads: the whole dataset in one read transaction, one query per node label and per relationship type.
+* Provenance (`write(records, source=...)`): every node and relationship written carries `_source` and
+  `_loaded_at` (stripped on read, like `_key`); a write without a source keeps what a row had. `replace=True`
+  removes, in the same transaction, that source's relationships the package no longer has, then its nodes that
+  nothing touches any more; `dry_run=True` does the same in a transaction it rolls back, to count.
 * Erasure (`erase`, docs/erasure.md): one write transaction finds who and what goes, deletes every relationship
   that touches an erased person or family, then the nodes with a plain DELETE, so a relationship that appeared
   meanwhile fails the transaction instead of being dropped uncounted.
@@ -37,7 +41,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from graph.errors import StoreError
 from graph.model import DERIVED_EDGES, NODE_LABELS, REL_ENDS, REL_TYPES, ROLE_LABELS, ROLES, GraphRecords
-from graph.store import ACCOUNT_FIELDS, AUDIT_FIELDS, ERASED_NODE_LABELS, Store, UnknownIdError
+from graph.store import (ACCOUNT_FIELDS, AUDIT_FIELDS, ERASED_NODE_LABELS, PROVENANCE, Store, UnknownIdError, _add_counts,
+                         _now, _tally, _tidy_changes)
 
 __all__ = ["Neo4jStore", "DEFAULT_URI", "DEFAULT_USER", "DEFAULT_PASSWORD", "DEFAULT_DATABASE"]
 
@@ -53,6 +58,8 @@ MAX_RETRY_TIME_S = 10.0             # total time execute_read/execute_write keep
 SCHEMA_AWAIT_S = 120                # waiting for new indexes to come online
 
 KEY_PROPERTY = "_key"               # identity of a relationship (graph.model.edge_key); stripped on read
+SOURCE_PROPERTY, LOADED_AT_PROPERTY = PROVENANCE    # which source wrote a row, and when; stripped on read
+_HIDDEN = (KEY_PROPERTY, *PROVENANCE)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -81,11 +88,18 @@ def _cypher_rel_index(rel: str) -> str:
             f"FOR ()-[r:{_ident(rel)}]-() ON (r._key)")
 
 
+# SET n = row replaces every property (an upsert keeps no stale columns), as the SQLite store does; a row without
+# provenance (a contact, a survey answer) keeps the provenance the node had.
+def _cypher_keep_provenance() -> str:
+    return ("WITH n, row, n._source AS old_source, n._loaded_at AS old_loaded_at SET n = row "
+            "SET n._source = coalesce(row._source, old_source), "
+            "n._loaded_at = coalesce(row._loaded_at, old_loaded_at) ")
+
+
 def _cypher_merge_nodes(label: str) -> str:
-    # SET n = row replaces every property (an upsert keeps no stale columns), as the SQLite store does.
     return (f"UNWIND $rows AS row "
             f"MERGE (n:{_ident(label)} {{id: row.id}}) "
-            f"SET n = row "
+            f"{_cypher_keep_provenance()}"
             f"RETURN count(n) AS written")
 
 
@@ -97,7 +111,7 @@ def _cypher_merge_people(role_label: str) -> str:
     # People of one role: properties and role label in one pass (the label is kept in step with `role`).
     return (f"UNWIND $rows AS row "
             f"MERGE (n:{_ident('Person')} {{id: row.id}}) "
-            f"SET n = row "
+            f"{_cypher_keep_provenance()}"
             f"REMOVE n:{_cypher_role_labels()} "
             f"SET n:{_ident(role_label)} "
             f"RETURN count(n) AS written")
@@ -106,7 +120,7 @@ def _cypher_merge_people(role_label: str) -> str:
 def _cypher_merge_people_without_role() -> str:
     return (f"UNWIND $rows AS row "
             f"MERGE (n:{_ident('Person')} {{id: row.id}}) "
-            f"SET n = row "
+            f"{_cypher_keep_provenance()}"
             f"REMOVE n:{_cypher_role_labels()} "
             f"RETURN count(n) AS written")
 
@@ -125,7 +139,9 @@ def _cypher_merge_rels(rel: str, src: str, dst: str) -> str:
             f"MATCH (s:{_ident(src)} {{id: row.src}}) "
             f"MATCH (d:{_ident(dst)} {{id: row.dst}}) "
             f"MERGE (s)-[r:{_ident(rel)} {{_key: row.key}}]->(d) "
-            f"SET r = row.props "
+            f"WITH r, row, r._source AS old_source, r._loaded_at AS old_loaded_at SET r = row.props "
+            f"SET r._source = coalesce(row.props._source, old_source), "
+            f"r._loaded_at = coalesce(row.props._loaded_at, old_loaded_at) "
             f"RETURN count(r) AS written")
 
 
@@ -144,6 +160,31 @@ def _cypher_read_nodes(label: str) -> str:
 
 def _cypher_read_rels(rel: str) -> str:
     return f"MATCH ()-[r:{_ident(rel)}]->() RETURN properties(r) AS p ORDER BY r._key"
+
+
+def _cypher_held_nodes(label: str) -> str:
+    return f"UNWIND $ids AS id MATCH (n:{_ident(label)} {{id: id}}) RETURN n.id AS id, properties(n) AS p"
+
+
+def _cypher_held_rels(rel: str) -> str:
+    # the end labels of the model (a person also has a role label)
+    return (f"UNWIND $keys AS key MATCH (s)-[r:{_ident(rel)} {{_key: key}}]->(d) "
+            f"RETURN r._key AS key, properties(r) AS p, [l IN labels(s) WHERE l IN $labels][0] AS sl, s.id AS si, "
+            f"[l IN labels(d) WHERE l IN $labels][0] AS dl, d.id AS di")
+
+
+def _cypher_stale_rels(rel: str) -> str:
+    # a source's relationships from before this write ($loaded_at): not in the package any more
+    return (f"MATCH ()-[r:{_ident(rel)}]->() WHERE r._source = $source AND r._loaded_at <> $loaded_at "
+            f"DELETE r RETURN count(*) AS n")
+
+
+def _cypher_stale_nodes(label: str, *, delete: bool) -> str:
+    # a source's nodes from before this write: removed when nothing touches them any more, else kept
+    stale = f"MATCH (n:{_ident(label)}) WHERE n._source = $source AND n._loaded_at <> $loaded_at "
+    if delete:
+        return stale + "AND NOT EXISTS { (n)--() } DELETE n RETURN count(*) AS n"
+    return stale + "AND EXISTS { (n)--() } RETURN count(n) AS n"
 
 
 def _cypher_counts() -> str:
@@ -191,6 +232,11 @@ MERGE_PEOPLE_WITHOUT_ROLE = _cypher_merge_people_without_role()
 DROP_MOVED_RELS = {shape: _cypher_drop_moved_rels(*shape) for shape in _REL_SHAPES}
 MERGE_RELS = {shape: _cypher_merge_rels(*shape) for shape in _REL_SHAPES}
 MISSING_ENDS = {shape: _cypher_missing_ends(shape[1], shape[2]) for shape in _REL_SHAPES}
+HELD_NODES = {label: _cypher_held_nodes(label) for label in NODE_LABELS}
+HELD_RELS = {rel: _cypher_held_rels(rel) for rel in REL_TYPES}
+STALE_RELS = {rel: _cypher_stale_rels(rel) for rel in REL_TYPES}
+STALE_NODES_KEPT = {label: _cypher_stale_nodes(label, delete=False) for label in NODE_LABELS}
+STALE_NODES_DELETE = {label: _cypher_stale_nodes(label, delete=True) for label in NODE_LABELS}
 READ_NODES = {label: _cypher_read_nodes(label) for label in NODE_LABELS}
 READ_RELS = {rel: _cypher_read_rels(rel) for rel in REL_TYPES}
 COUNTS = _cypher_counts()
@@ -381,14 +427,17 @@ class Neo4jStore(Store):
 
     # -- writes ------------------------------------------------------------------------------------------
 
-    def write(self, records: GraphRecords) -> dict:
-        """Upsert every node and relationship of `records` in ONE transaction; all or nothing."""
+    def write(self, records: GraphRecords, *, source: str | None = None, replace: bool = False,
+              dry_run: bool = False) -> dict:
+        """Upsert every node and relationship of `records` in ONE transaction; all or nothing (Store.write)."""
+        self._check_write_args(source, replace)
+        mark = {SOURCE_PROPERTY: source, LOADED_AT_PROPERTY: _now()} if source else {}
         nodes: dict[str, list[dict]] = {}
         for label, rows in records.nodes.items():
             if label not in MERGE_NODES:
                 raise StoreError(f"cannot write nodes labelled {label!r}: not a label of the model")
             if rows:
-                nodes[label] = [dict(r, id=str(r["id"])) for r in rows]
+                nodes[label] = [dict(r, id=str(r["id"]), **mark) for r in rows]
         rels: dict[tuple[str, str, str], list[dict]] = {}
         for e in records.edges:
             shape = (e.rel_type, e.src_label, e.dst_label)
@@ -397,10 +446,32 @@ class Neo4jStore(Store):
                                  f"not a relationship of the model")
             rels.setdefault(shape, []).append(
                 {"src": str(e.src_id), "dst": str(e.dst_id), "key": e.key,
-                 "props": {**e.props, KEY_PROPERTY: e.key}})
+                 "props": {**e.props, KEY_PROPERTY: e.key, **mark}})
         self.ensure_schema()
-        self._call("writing a package", "write", self._write_tx, nodes, rels)
-        return {"nodes": sum(len(v) for v in nodes.values()), "relationships": sum(len(v) for v in rels.values())}
+        out = {"nodes": sum(len(v) for v in nodes.values()), "relationships": sum(len(v) for v in rels.values())}
+        if not (replace or dry_run):
+            self._call("writing a package", "write", self._write_tx, nodes, rels)
+            return out
+        try:
+            changes = self._call("writing a package" if not dry_run else "counting what a load would change",
+                                 "write", self._counted_write_tx, records, nodes, rels, mark, replace, dry_run)
+        except _RolledBack as rolled:
+            changes = rolled.changes
+        return out | {"changes": _tidy_changes(changes)}
+
+    def _counted_write_tx(self, tx, records, nodes, rels, mark, replace: bool, dry_run: bool) -> dict:
+        changes = _compare_tx(tx, records)
+        self._write_tx(tx, nodes, rels)
+        if replace:
+            params = {"source": mark[SOURCE_PROPERTY], "loaded_at": mark[LOADED_AT_PROPERTY]}
+            _add_counts(changes, "removed", ((rel, tx.run(q, params).single()["n"]) for rel, q in STALE_RELS.items()))
+            _add_counts(changes, "kept", ((label, tx.run(q, params).single()["n"])
+                                          for label, q in STALE_NODES_KEPT.items()))
+            _add_counts(changes, "removed", ((label, tx.run(q, params).single()["n"])
+                                             for label, q in STALE_NODES_DELETE.items()))
+        if dry_run:
+            raise _RolledBack(changes)            # the driver rolls the transaction back
+        return changes
 
     def _write_tx(self, tx, nodes: dict[str, list[dict]], rels: dict[tuple[str, str, str], list[dict]]) -> None:
         """The whole package, batch by batch, in the one transaction `tx` (re-run whole on retry).
@@ -610,18 +681,49 @@ def _read_all(tx):
     nodes: dict[str, list[dict]] = {}
     edges: dict[str, list[dict]] = {}
     for label, query in READ_NODES.items():
-        rows = [dict(rec["p"]) for rec in tx.run(query)]
+        rows = [_visible(rec["p"]) for rec in tx.run(query)]
         if rows:
             nodes[label] = rows
     for rel, query in READ_RELS.items():
-        rows = []
-        for rec in tx.run(query):
-            props = dict(rec["p"])
-            props.pop(KEY_PROPERTY, None)
-            rows.append(props)
+        rows = [_visible(rec["p"]) for rec in tx.run(query)]
         if rows:
             edges[rel] = rows
     return nodes, edges
+
+
+def _visible(props) -> dict:
+    """A row's properties without the store's bookkeeping (relationship key, provenance)."""
+    out = dict(props)
+    for k in _HIDDEN:
+        out.pop(k, None)
+    return out
+
+
+class _RolledBack(StoreError):
+    """Raised at the end of a dry run's transaction function so that the driver rolls it back; carries the counts."""
+
+    def __init__(self, changes: dict):
+        super().__init__("dry run: rolled back")
+        self.changes = changes
+
+
+def _compare_tx(tx, records: GraphRecords) -> dict:
+    """Added, changed and unchanged per label and type (as the SQLite store counts them)."""
+    changes: dict = {}
+    for label, rows in records.nodes.items():
+        if not rows or label not in HELD_NODES:
+            continue
+        held = {rec["id"]: _visible(rec["p"]) for rec in tx.run(HELD_NODES[label], ids=[str(r["id"]) for r in rows])}
+        _tally(changes, label, ((held.get(str(n["id"])), dict(n, id=str(n["id"]))) for n in rows))
+    by_type: dict[str, list] = {}
+    for e in records.edges:
+        by_type.setdefault(e.rel_type, []).append(e)
+    for rel, edges in by_type.items():
+        held = {rec["key"]: {"ends": [rec["sl"], rec["si"], rec["dl"], rec["di"]], "props": _visible(rec["p"])}
+                for rec in tx.run(HELD_RELS[rel], keys=[e.key for e in edges], labels=list(NODE_LABELS))}
+        _tally(changes, rel, ((held.get(e.key), {"ends": [e.src_label, str(e.src_id), e.dst_label, str(e.dst_id)],
+                                                 "props": e.props}) for e in edges))
+    return changes
 
 
 def _counts(tx) -> dict[str, int]:

@@ -11,6 +11,16 @@ demo network). `reset()` empties the program's data and keeps these.
 
 `erase(person_ids, family_ids)` removes people or whole families with everything of theirs, in one transaction,
 on request (docs/erasure.md); the SQLite store then overwrites the bytes they occupied in its files.
+
+Provenance: `write(records, source=NAME)` marks every node and relationship it writes with the source it came from
+and when (`loaded_at`); `replace=True` then removes, in the same transaction, what came from that source before
+and is not in `records` (docs/data-format.md, "Replacing a source"). `dry_run=True` counts what a write would add,
+change and remove and writes nothing.
+
+SQLite URIs follow SQLAlchemy: `sqlite:///data/x.sqlite` (three slashes) is a path relative to the current folder,
+`sqlite:////srv/x.sqlite` (four) an absolute one. Messages and labels show the absolute file path. A store is
+created only by `open_store(uri, create=True)` (the default, for writers); readers pass create=False and get a
+StoreError for a store that does not exist.
 """
 from __future__ import annotations
 
@@ -28,8 +38,8 @@ from graph.dataset import Dataset
 from graph.errors import StoreError
 from graph.model import GraphRecords
 
-__all__ = ["Store", "SQLiteStore", "UnknownIdError", "open_store", "default_store_uri", "ACCOUNT_FIELDS",
-           "AUDIT_FIELDS", "ERASED_NODE_LABELS"]
+__all__ = ["Store", "SQLiteStore", "UnknownIdError", "NoStoreError", "open_store", "default_store_uri",
+           "ACCOUNT_FIELDS", "AUDIT_FIELDS", "ERASED_NODE_LABELS", "CHANGE_KINDS"]
 
 ACCOUNT_FIELDS = ("username", "role", "sites", "email", "password_hash", "disabled", "demo", "created_at",
                   "updated_at")
@@ -37,6 +47,14 @@ AUDIT_FIELDS = ("id", "at", "actor", "role", "action", "target", "rows", "source
 # The node labels an erasure removes; relationships go by their ends (every one that touches an erased person or
 # family), whatever their type.
 ERASED_NODE_LABELS = ("Person", "Family", "UnmatchedName", "Contact")
+# What a counted write reports per node label and relationship type (Store.write with replace or dry_run).
+CHANGE_KINDS = ("added", "changed", "unchanged", "removed", "kept")
+# Bookkeeping properties of the Neo4j store, never part of the data read back (graph/neo4j_store.py).
+PROVENANCE = ("_source", "_loaded_at")
+
+
+class NoStoreError(StoreError):
+    """A command that only reads named a store that does not exist (nothing was created)."""
 
 
 class UnknownIdError(StoreError):
@@ -66,8 +84,19 @@ class Store(ABC):
     uri: str
 
     @abstractmethod
-    def write(self, records: GraphRecords) -> dict:
-        """Upsert every node and relationship in one transaction; return counts written. All or nothing."""
+    def write(self, records: GraphRecords, *, source: str | None = None, replace: bool = False,
+              dry_run: bool = False) -> dict:
+        """Upsert every node and relationship in one transaction; return counts written. All or nothing.
+
+        `source` names where the records come from: each row written is marked with it and the time of this
+        write (loaded_at); a row written again takes the new source (a row belongs to the source that wrote it
+        last). `replace=True` (needs `source`) also removes, in the same transaction, every relationship of that
+        source not in `records`, then every node of that source not in `records` that no relationship touches any
+        more (one still used by another source's rows is kept, and counted as kept). `dry_run=True` does all that,
+        counts it and rolls back: nothing is written.
+
+        Returns {"nodes": n, "relationships": m}; with replace or dry_run also "changes": {label or type:
+        {added, changed, unchanged, removed, kept}} (only kinds with some)."""
 
     @abstractmethod
     def read_rows(self) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
@@ -100,12 +129,18 @@ class Store(ABC):
         """Release connections."""
 
     def read(self) -> Dataset:
-        """The whole dataset, read in a few queries."""
+        """The whole dataset, read in a few queries, with accepted matches applied (graph/matches.py)."""
+        from graph import matches
         nodes, edges = self.read_rows()
-        return Dataset.from_rows(nodes, edges)
+        return matches.resolve(Dataset.from_rows(nodes, edges), matches.accepted_pairs(self))
 
     def is_empty(self) -> bool:
         return not self.counts().get("Person", 0)
+
+    @staticmethod
+    def _check_write_args(source, replace) -> None:
+        if replace and not source:
+            raise StoreError("a replacing write needs the name of its source (what to replace); nothing was written")
 
     @staticmethod
     def _erase_ids(ids) -> list[str]:
@@ -192,41 +227,112 @@ class SQLiteStore(Store):
     Durable (WAL journal, synchronous=FULL) and transactional: a package is written in one transaction.
     """
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.uri = f"sqlite:///{self.path}"
+    def __init__(self, path: str | Path, *, create: bool = True):
+        self.path = Path(path).absolute()
+        self.uri = f"sqlite:///{self.path}"                  # four slashes: an absolute path
+        if not create and not self.path.is_file():
+            raise NoStoreError(f"there is no SQLite store at {self.path}{' (a folder)' if self.path.is_dir() else ''}: "
+                               f"nothing was read or created. Check --store or CIVICTIES_STORE (sqlite:///a/b.sqlite "
+                               f"is relative to the current folder, sqlite:////a/b.sqlite absolute); a store is made "
+                               f"by the first `civicties ingest`")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                target, uri = self.path, False
+            else:                                           # never create the file, even in a race
+                target, uri = self.path.as_uri() + "?mode=rw", True
+            self._conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False, timeout=30, uri=uri)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as e:
             raise StoreError(f"cannot open the SQLite store at {self.path}: {e}") from e
+        self._provenance_ready = False
 
-    def write(self, records: GraphRecords) -> dict:
-        node_rows = [(label, str(n["id"]), json.dumps(n, ensure_ascii=False))
+    @property
+    def label(self) -> str:
+        return f"the SQLite store {self.path}"
+
+    def _ensure_provenance(self) -> None:
+        """Stores made before provenance existed get its two columns (inside the caller's transaction)."""
+        if self._provenance_ready:
+            return
+        for table in ("nodes", "edges"):
+            have = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            for column in ("source", "loaded_at"):
+                if column not in have:
+                    self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+            self._conn.execute(f"CREATE INDEX IF NOT EXISTS {table}_source ON {table} (source, loaded_at)")
+        self._provenance_ready = True
+
+    def write(self, records: GraphRecords, *, source: str | None = None, replace: bool = False,
+              dry_run: bool = False) -> dict:
+        self._check_write_args(source, replace)
+        loaded_at = _now() if source else None
+        node_rows = [(label, str(n["id"]), json.dumps(n, ensure_ascii=False), source, loaded_at)
                      for label, nodes in records.nodes.items() for n in nodes]
         edge_rows = [(e.rel_type, e.key, e.src_label, str(e.src_id), e.dst_label, str(e.dst_id),
-                      json.dumps(e.props, ensure_ascii=False)) for e in records.edges]
+                      json.dumps(e.props, ensure_ascii=False), source, loaded_at) for e in records.edges]
+        counted = replace or dry_run
+        changes: dict[str, dict[str, int]] = {}
         try:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
+                self._ensure_provenance()
+                if counted:
+                    changes = self._compare(records)
                 self._conn.executemany(
-                    "INSERT INTO nodes (label, id, props) VALUES (?, ?, ?) "
-                    "ON CONFLICT (label, id) DO UPDATE SET props = excluded.props", node_rows)
+                    "INSERT INTO nodes (label, id, props, source, loaded_at) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (label, id) DO UPDATE SET props = excluded.props, "
+                    "source = coalesce(excluded.source, source), loaded_at = coalesce(excluded.loaded_at, loaded_at)",
+                    node_rows)
                 self._conn.executemany(
-                    "INSERT INTO edges (type, key, src_label, src_id, dst_label, dst_id, props) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (type, key) DO UPDATE SET "
+                    "INSERT INTO edges (type, key, src_label, src_id, dst_label, dst_id, props, source, loaded_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (type, key) DO UPDATE SET "
                     "src_label = excluded.src_label, src_id = excluded.src_id, dst_label = excluded.dst_label, "
-                    "dst_id = excluded.dst_id, props = excluded.props", edge_rows)
-                self._conn.execute("COMMIT")
+                    "dst_id = excluded.dst_id, props = excluded.props, source = coalesce(excluded.source, source), "
+                    "loaded_at = coalesce(excluded.loaded_at, loaded_at)", edge_rows)
+                if replace:
+                    _add_counts(changes, "removed", self._conn.execute(_STALE_EDGES_COUNT, (source, loaded_at)))
+                    self._conn.execute(_STALE_EDGES_DELETE, (source, loaded_at))
+                    _add_counts(changes, "kept", self._conn.execute(_STALE_NODES_USED, (source, loaded_at)))
+                    _add_counts(changes, "removed", self._conn.execute(_STALE_NODES_UNUSED, (source, loaded_at)))
+                    self._conn.execute(_STALE_NODES_DELETE, (source, loaded_at))
+                self._conn.execute("ROLLBACK" if dry_run else "COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                # SQLite may have rolled back already (a full disk, an I/O error): a second ROLLBACK would hide
+                # the real error behind "no transaction is active"
+                if self._conn.in_transaction:
+                    try:
+                        self._conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
                 raise
         except sqlite3.Error as e:
             raise StoreError(f"writing to the SQLite store at {self.path} failed; nothing was written: {e}") from e
-        return {"nodes": len(node_rows), "relationships": len(edge_rows)}
+        out = {"nodes": len(node_rows), "relationships": len(edge_rows)}
+        if counted:
+            out["changes"] = _tidy_changes(changes)
+        return out
+
+    def _compare(self, records: GraphRecords) -> dict[str, dict[str, int]]:
+        """Added, changed and unchanged per label and type: the records against what the store holds."""
+        changes: dict[str, dict[str, int]] = {}
+        for label, nodes in records.nodes.items():
+            ids = [str(n["id"]) for n in nodes]
+            held = {i: p for i, p in self._conn.execute(
+                f"SELECT id, props FROM nodes WHERE label = :label AND id {_in('ids')}",
+                {"label": label, "ids": json.dumps(ids)})} if ids else {}
+            _tally(changes, label, ((held.get(str(n["id"])), n) for n in nodes))
+        by_type: dict[str, list] = {}
+        for e in records.edges:
+            by_type.setdefault(e.rel_type, []).append(e)
+        for rel, edges in by_type.items():
+            held = {k: (sl, si, dl, di, p) for k, sl, si, dl, di, p in self._conn.execute(
+                f"SELECT key, src_label, src_id, dst_label, dst_id, props FROM edges WHERE type = :type AND key "
+                f"{_in('keys')}", {"type": rel, "keys": json.dumps([e.key for e in edges])})}
+            _tally(changes, rel, ((_held_edge(held.get(e.key)), _new_edge(e)) for e in edges))
+        return changes
 
     def read_rows(self):
         # one query per label and type; orjson parses a million property rows in a few seconds
@@ -395,6 +501,71 @@ _ERASE_DELETE_NODES = f"DELETE FROM nodes WHERE {_ERASED_NODES}"
 _ERASE_DELETE_EDGES = f"DELETE FROM edges WHERE {_ERASED_EDGES}"
 
 
+# -- provenance and replacing a source (SQLiteStore.write) -----------------------------------------------------
+
+# what came from the source (?1) before this write (?2): its relationships, then its nodes nothing uses any more
+_STALE_EDGES_COUNT = "SELECT type, count(*) FROM edges WHERE source = ?1 AND loaded_at <> ?2 GROUP BY type"
+_STALE_EDGES_DELETE = "DELETE FROM edges WHERE source = ?1 AND loaded_at <> ?2"
+_USED = ("EXISTS (SELECT 1 FROM edges e WHERE (e.src_label = n.label AND e.src_id = n.id) "
+         "OR (e.dst_label = n.label AND e.dst_id = n.id))")
+_STALE_NODES_USED = (f"SELECT n.label, count(*) FROM nodes n WHERE n.source = ?1 AND n.loaded_at <> ?2 AND {_USED} "
+                     "GROUP BY n.label")
+_STALE_NODES_UNUSED = (f"SELECT n.label, count(*) FROM nodes n WHERE n.source = ?1 AND n.loaded_at <> ?2 "
+                       f"AND NOT {_USED} GROUP BY n.label")
+_STALE_NODES_DELETE = f"DELETE FROM nodes AS n WHERE n.source = ?1 AND n.loaded_at <> ?2 AND NOT {_USED}"
+
+
+def _now() -> str:
+    """This write's time, to the microsecond: it also tells this write's rows from a source's older ones."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _tally(changes: dict, kind: str, pairs) -> None:
+    """Count (held, new) pairs of one label or type: added (nothing held), changed or unchanged."""
+    counts = changes.setdefault(kind, {})
+    for held, new in pairs:
+        if held is None:
+            what = "added"
+        else:
+            what = "unchanged" if (_loads(held) if isinstance(held, str) else held) == new else "changed"
+        counts[what] = counts.get(what, 0) + 1
+
+
+def _held_edge(row):
+    if row is None:
+        return None
+    src_label, src_id, dst_label, dst_id, props = row
+    return {"ends": [src_label, src_id, dst_label, dst_id], "props": _loads(props)}
+
+
+def _new_edge(e) -> dict:
+    return {"ends": [e.src_label, str(e.src_id), e.dst_label, str(e.dst_id)], "props": e.props}
+
+
+def _add_counts(changes: dict, what: str, rows) -> None:
+    for kind, n in rows:
+        if n:
+            counts = changes.setdefault(kind, {})
+            counts[what] = counts.get(what, 0) + n
+
+
+def _tidy_changes(changes: dict) -> dict:
+    """Every kind with its five counts (zeros included), sorted; kinds where nothing happened are left out."""
+    return {kind: {k: counts.get(k, 0) for k in CHANGE_KINDS}
+            for kind, counts in sorted(changes.items()) if any(counts.values())}
+
+
+def _slash_hint(uri: str, path: str) -> str:
+    """A hint for the URI a user probably meant (three slashes: relative; four: absolute)."""
+    if not uri.startswith("sqlite:///"):
+        return ""
+    other = Path("/" + path) if not path.startswith("/") else Path(path.lstrip("/"))
+    if other.is_file():
+        slashes = "sqlite:////" if other.is_absolute() else "sqlite:///"
+        return f". There is one at {other.absolute()}: did you mean {slashes}{str(other).lstrip('/')}?"
+    return ""
+
+
 def _loads(text: str):
     """One row's properties: orjson, or the standard library for what orjson refuses (NaN, huge ints)."""
     try:
@@ -403,13 +574,22 @@ def _loads(text: str):
         return json.loads(text)
 
 
-def open_store(uri: str | None = None) -> Store:
-    """Open the store a URI names (default: `default_store_uri()`)."""
+def open_store(uri: str | None = None, *, create: bool = True) -> Store:
+    """Open the store a URI names (default: `default_store_uri()`).
+
+    `create=False` (commands that only read) never creates a store: a SQLite file that does not exist is a
+    NoStoreError, with a hint when the other slash count would have named an existing file."""
     uri = uri or default_store_uri()
+    path = None
     if uri.startswith("sqlite:///"):
-        return SQLiteStore(uri[len("sqlite:///"):])
-    if "://" not in uri and uri.lower().endswith((".sqlite", ".sqlite3", ".db")):
-        return SQLiteStore(uri)   # a plain path to a SQLite file
+        path = uri[len("sqlite:///"):]
+    elif "://" not in uri and uri.lower().endswith((".sqlite", ".sqlite3", ".db")):
+        path = uri                          # a plain path to a SQLite file
+    if path is not None:
+        try:
+            return SQLiteStore(path, create=create)
+        except NoStoreError as e:
+            raise NoStoreError(str(e) + _slash_hint(uri, path)) from None
     if uri.split("://", 1)[0] in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
         # The driver is imported only when Neo4j is used. from_settings(uri) takes user, password and
         # database from NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE.

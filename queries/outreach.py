@@ -19,11 +19,28 @@ The weights say that isolation is the strongest signal (the programs' theory of 
 then being closed in on the family or drifting away, then a withdrawal or a language barrier. They are
 a starting point for a coordinator's judgement, not a validated risk model.
 
+A list that names most families tells nobody where to start, so each family also gets a **tier**, from
+its reasons grouped into four plain **categories** (``CATEGORIES``): *isolated* (no ties, or ties only
+inside the family), *not seen lately* (inactive), *left a cohort* (withdrew) and *language barrier*:
+
+- **call now**: isolated *and* not seen lately or left a cohort: alone and drifting away;
+- **this month**: isolated but still coming, or two other categories at once;
+- **keep an eye on**: one category other than isolated (most often only not seen lately).
+
+On the demo network (600 parents) this puts 8 of 227 flagged families in "call now" and 28 in "this
+month"; at 10,000 parents 227 and 784 of 6,604.
+
+A family a coordinator contacted waits at the bottom of the list (tier ``contacted``) until its follow-up
+is due, ``follow_up_days`` after the contact (:func:`apply_contacts`, applied when the list is read, so a
+contact never recomputes the network analysis).
+
 Enrollment and graduation count as activity, next to attendance and home visits: a parent in a cohort
 running now is in touch with the program even if no event is recorded yet.
 """
 from __future__ import annotations
 
+import math
+import re
 from datetime import date
 
 import numpy as np
@@ -35,13 +52,25 @@ from queries.errors import QueryError
 from queries.network import matched_ties
 from queries.pipeline import _as_of, _dates
 
-__all__ = ["outreach_families", "WEIGHTS", "COLUMNS"]
+__all__ = ["outreach_families", "apply_contacts", "tier_of", "categories_of", "codes_from_reasons",
+           "contact_note", "parse_note", "split_connectors", "WEIGHTS", "COLUMNS", "CATEGORIES", "REASON_LABELS", "TIERS",
+           "CONTACTED"]
 
 WEIGHTS = {"no_ties": 3.0, "family_only": 2.0, "inactive": 2.0, "withdrew": 1.5, "language": 1.0}
-COLUMNS = ["family_id", "site_id", "parents", "score", "reasons", "reason_codes", "last_activity",
-           "last_contacted", "connectors"]
+#: The plain category of each reason: what a coordinator filters by.
+CATEGORIES = {"no_ties": "isolated", "family_only": "isolated", "inactive": "not seen lately",
+              "withdrew": "left a cohort", "language": "language barrier"}
+#: Each reason in a few words, for counts by reason (funders): no cohort or language names in them.
+REASON_LABELS = {"no_ties": "no ties", "family_only": "ties only inside the family", "inactive": "not seen lately",
+                 "withdrew": "left a cohort", "language": "language barrier"}
+#: The tiers, most urgent first; CONTACTED (after them) holds families contacted until a follow-up is due.
+TIERS = ("call now", "this month", "keep an eye on")
+CONTACTED = "contacted"
+COLUMNS = ["family_id", "site_id", "tier", "categories", "parents", "score", "reasons", "reason_codes",
+           "last_activity", "last_contacted", "connectors"]
 #: How many of the best-connected people of each pool (school, language, neighborhood) are considered.
 _POOL_TOP = 10
+_BY = re.compile(r"^\[by ([^\]]+)\] ?(.*)$", re.S)
 _MAX_CONNECTORS = 3
 
 
@@ -54,6 +83,7 @@ def outreach_families(ds: Dataset, *, as_of: date | str | None = None, inactive_
     with at least one reason (families with none are left out):
 
     - ``family_id``, ``site_id`` (the parents' site), ``parents`` (list of parent person_ids);
+    - ``tier`` (one of ``TIERS``, :func:`tier_of`) and ``categories`` (the reasons' plain categories);
     - ``score`` = sum of ``WEIGHTS`` of its reasons; ``reasons`` (short sentences) and ``reason_codes``;
     - ``last_activity``: the latest event, home visit, enrollment or graduation up to ``as_of``
       (a ``datetime.date``; None when there is none);
@@ -64,14 +94,14 @@ def outreach_families(ds: Dataset, *, as_of: date | str | None = None, inactive_
       first, then most ties. Only the 10 best-connected people of each school / language /
       neighborhood pool are considered, which keeps this fast for 100,000 parents.
 
-    Ordered by score (highest first), then the longest without activity, then family_id.
+    Ordered by tier, then score (highest first), then the longest without activity, then family_id.
     ``as_of`` defaults to the latest date in the data; ``G`` is the tie network to use (default: the
     union tie network of ``ds``, built here from the ties table).
 
     >>> from queries.outreach import _doc_dataset
     >>> out = outreach_families(_doc_dataset(), as_of="2024-06-30")
-    >>> out[["family_id", "score", "reason_codes"]].to_dict("records")
-    [{'family_id': 'F3', 'score': 5.0, 'reason_codes': ['no_ties', 'inactive']}]
+    >>> out[["family_id", "tier", "score", "reason_codes"]].to_dict("records")
+    [{'family_id': 'F3', 'tier': 'call now', 'score': 5.0, 'reason_codes': ['no_ties', 'inactive']}]
     >>> for c in out.loc[0, "connectors"]: print(c)
     {'person_id': 'a', 'ties': 1, 'why': 'speaks Spanish; same neighborhood (Harbor); 1 tie'}
     {'person_id': 'b', 'ties': 1, 'why': 'speaks Spanish; 1 tie'}
@@ -159,15 +189,150 @@ def outreach_families(ds: Dataset, *, as_of: date | str | None = None, inactive_
         codes.append(c)
     fam["reasons"] = reasons
     fam["reason_codes"] = codes
+    fam["tier"] = [tier_of(c) for c in codes]
+    fam["categories"] = [categories_of(c) for c in codes]
+    fam["_rank"] = [TIERS.index(t) for t in fam["tier"]]
     fam["last_activity"] = [None if pd.isna(t) else t.date() for t in fam["last"]]
     fam["last_contacted"] = _last_contacted(ds).reindex(fam.index).astype(object)
     fam["last_contacted"] = [None if pd.isna(t) else t.date() for t in fam["last_contacted"]]
     conn = _connectors(ds, parents, fam.index, degree)
     fam["connectors"] = [conn.get(f, []) for f in fam.index]
     fam = fam.reset_index()
-    fam = fam.sort_values(["score", "last", "family_id"], ascending=[False, True, True], na_position="first",
-                          kind="stable").reset_index(drop=True)
+    fam = fam.sort_values(["_rank", "score", "last", "family_id"], ascending=[True, False, True, True],
+                          na_position="first", kind="stable").reset_index(drop=True)
     return fam[COLUMNS]
+
+
+def tier_of(codes) -> str:
+    """The tier of a family with these reason codes (module docstring): how soon to call.
+
+    >>> tier_of(["no_ties", "inactive"]), tier_of(["family_only"]), tier_of(["inactive"])
+    ('call now', 'this month', 'keep an eye on')
+    """
+    cats = set(categories_of(codes))
+    if "isolated" in cats and cats & {"not seen lately", "left a cohort"}:
+        return TIERS[0]
+    if "isolated" in cats or len(cats) >= 2:
+        return TIERS[1]
+    return TIERS[2]
+
+
+def categories_of(codes) -> list[str]:
+    """The plain categories of reason codes, each once, in the order of ``CATEGORIES``.
+
+    >>> categories_of(["inactive", "no_ties", "family_only"])
+    ['isolated', 'not seen lately']
+    """
+    mine = {CATEGORIES[c] for c in codes if c in CATEGORIES}
+    return [c for c in dict.fromkeys(CATEGORIES.values()) if c in mine]
+
+
+_REASON_TEXT = (("no ties to anyone", "no_ties"), ("ties only inside", "family_only"),
+                ("no event, home visit", "inactive"), ("withdrew from", "withdrew"),
+                ("nobody they know speaks", "language"))
+
+
+def codes_from_reasons(reasons) -> list[str]:
+    """Reason codes from the reasons' sentences (a list, or one text joined with "; "): for a table whose
+    codes were dropped when it was made readable.
+
+    >>> codes_from_reasons("no ties to anyone in the network; withdrew from C1")
+    ['no_ties', 'withdrew']
+    """
+    text = "; ".join(reasons) if isinstance(reasons, (list, tuple)) else str(reasons or "")
+    return [code for phrase, code in _REASON_TEXT if phrase in text]
+
+
+def contact_note(note: str, by: str | None) -> str:
+    """The note stored with a contact, with who made it in front ("[by ada] left a message").
+
+    >>> parse_note(contact_note("left a message", "ada"))
+    ('ada', 'left a message')
+    """
+    note = (note or "").strip()
+    return f"[by {by}] {note}".strip() if by else note
+
+
+def parse_note(note) -> tuple[str | None, str]:
+    """(who made the contact or None, the note) from a stored note (:func:`contact_note`)."""
+    text = "" if note is None or (isinstance(note, float) and math.isnan(note)) else str(note)
+    m = _BY.match(text)
+    return (m.group(1), m.group(2)) if m else (None, text)
+
+
+def split_connectors(text: str) -> list[str]:
+    """The connectors of a readable outreach row ("who: why; why; who: why") one per item. A reason never
+    holds ": ", so a new connector starts wherever the next piece does.
+
+    >>> split_connectors("Ann (a): speaks English; 2 ties; Bo (b): 1 tie")
+    ['Ann (a): speaks English; 2 ties', 'Bo (b): 1 tie']
+    """
+    if isinstance(text, (list, tuple)):
+        return [str(t) for t in text]
+    text = str(text or "").strip()
+    return [part for part in re.split(r"; (?=[^;]*: )", text) if part] if text else []
+
+
+def apply_contacts(table: pd.DataFrame, contacts: pd.DataFrame | None, *, today: date,
+                   follow_up_days: int = 30) -> pd.DataFrame:
+    """The outreach list as a coordinator works through it: contacts recorded so far applied.
+
+    ``table`` is :func:`outreach_families`' (or its readable form); ``contacts`` has columns family_id,
+    contacted_on (ISO date) and note (:func:`contact_note`). For every family of ``table`` this adds
+
+    - ``last_contacted``: the latest contact (or the table's own, whichever is later);
+    - ``follow_up_on``: ``follow_up_days`` after it (None when never contacted);
+    - ``history``: the family's contacts, newest first, as dicts {date, by, note};
+    - ``needs``: the family's tier by its reasons; ``tier`` becomes ``CONTACTED`` while today is before
+      the follow-up date, so the family waits at the bottom, and returns to ``needs`` once it is due.
+
+    Families are ordered by tier (``TIERS``, then ``CONTACTED`` by follow-up date), keeping the
+    table's order inside a tier. Contacts of families not in ``table`` are ignored.
+
+    >>> t = pd.DataFrame({"family_id": ["F1", "F2"], "tier": ["call now", "this month"]})
+    >>> c = pd.DataFrame({"family_id": ["F1"], "contacted_on": ["2024-06-01"], "note": ["[by ada] left a message"]})
+    >>> out = apply_contacts(t, c, today=date(2024, 6, 10), follow_up_days=30)
+    >>> out[["family_id", "tier", "needs"]].to_dict("records")
+    [{'family_id': 'F2', 'tier': 'this month', 'needs': 'this month'}, {'family_id': 'F1', 'tier': 'contacted', 'needs': 'call now'}]
+    >>> out.loc[1, "follow_up_on"], out.loc[1, "history"]
+    (datetime.date(2024, 7, 1), [{'date': datetime.date(2024, 6, 1), 'by': 'ada', 'note': 'left a message'}])
+    """
+    if not isinstance(follow_up_days, (int, np.integer)) or isinstance(follow_up_days, bool) or follow_up_days < 0:
+        raise QueryError(f"follow_up_days must be a whole number of days, 0 or more; got {follow_up_days!r}")
+    out = table.copy()
+    if out.empty:
+        return out.assign(needs=[], follow_up_on=[], history=[])
+    if "tier" not in out:             # a table stored before tiers existed
+        codes = out["reason_codes"] if "reason_codes" in out else [codes_from_reasons(r) for r in out["reasons"]]
+        out["tier"] = [tier_of(c) for c in codes]
+        out["categories"] = [categories_of(c) for c in codes]
+    out["needs"] = out["tier"].where(out["tier"] != CONTACTED, None) if "needs" not in out else out["needs"]
+    history: dict = {}
+    if contacts is not None and len(contacts):
+        c = contacts[contacts["family_id"].isin(set(out["family_id"]))]
+        when = pd.to_datetime(c["contacted_on"], errors="coerce", format="ISO8601")
+        order = c.assign(_when=when, _at=c["recorded_at"] if "recorded_at" in c else "").dropna(subset=["_when"])
+        order = order.sort_values(["_when", "_at"], ascending=False, kind="stable")
+        for fid, day, note in zip(order["family_id"], order["_when"], order["note"]):
+            by, text = parse_note(note)
+            history.setdefault(fid, []).append({"date": day.date(), "by": by, "note": text})
+    out["history"] = [history.get(f, []) for f in out["family_id"]]
+    own = out["last_contacted"] if "last_contacted" in out else [None] * len(out)
+    last = []
+    for h, mine in zip(out["history"], own):
+        dates = [e["date"] for e in h] + ([mine] if isinstance(mine, date) else [])
+        last.append(max(dates) if dates else None)
+    out["last_contacted"] = pd.Series(last, index=out.index, dtype=object)
+    gap = pd.Timedelta(days=int(follow_up_days))
+    out["follow_up_on"] = pd.Series([None if d is None else (pd.Timestamp(d) + gap).date() for d in last],
+                                    index=out.index, dtype=object)
+    waiting = [f is not None and today < f for f in out["follow_up_on"]]
+    out["tier"] = [CONTACTED if w else n for w, n in zip(waiting, out["needs"])]
+    rank = {t: i for i, t in enumerate(TIERS + (CONTACTED,))}
+    out["_rank"] = [rank.get(t, len(rank)) for t in out["tier"]]
+    out["_next"] = [f if w else date.min for f, w in zip(out["follow_up_on"], waiting)]
+    out = out.sort_values(["_rank", "_next"], kind="stable").drop(columns=["_rank", "_next"])
+    return out.reset_index(drop=True)
 
 
 # -- private helpers ---------------------------------------------------------------------

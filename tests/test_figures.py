@@ -66,12 +66,45 @@ def test_growth_puts_shares_on_a_second_axis():
     fig = figures.figure_growth(g)
     assert [t.name for t in fig.data] == ["ties", "cross-race share"]
     assert fig.data[1].yaxis == "y2"
+    assert list(fig.layout.yaxis2.tickvals) == [0, 0.25, 0.5, 0.75, 1.0]     # round ticks, not 0/20/41/61/82%
+    assert fig.layout.xaxis.title.text == "year" and "period" not in fig.layout.yaxis.title.text
+
+
+def test_growth_fills_a_year_without_new_ties_and_hatches_hidden_counts():
+    g = pd.DataFrame({"period": ["2019", "2021"], "ties": [10, "<10"], "cross_race_share": [0.2, None]})
+    bars = figures.figure_growth(g).data[0]
+    assert list(bars.x) == ["2019", "2020", "2021"]
+    assert list(bars.y) == [10, 10, 10] and list(bars.text) == ["10", "10", "<10"]
+    assert list(bars.marker.pattern.shape) == ["", "", "/"]
+    assert "no new tie" in bars.customdata[1] and bars.customdata[0] == ""
+    waves = pd.DataFrame({"period": ["pre", "post"], "ties": [3, 4]})
+    assert list(figures.figure_growth(waves).data[0].x) == ["pre", "post"]
+
+
+def test_wave_labels_sit_apart():
+    waves = pd.DataFrame({"wave": ["pre", "post"], "cross_race": [0.30, 0.50], "cross_class": [0.32, 0.40]})
+    race, klass = figures.figure_wave_change(waves).data
+    assert list(race.textposition) == ["bottom center", "top center"]
+    assert list(klass.textposition) == ["top center", "bottom center"]
+
+
+def test_bodies_all_hidden_become_a_sentence():
+    t = pd.DataFrame({"body_id": ["B1", "B2", "B3"], "name": ["a", "b", "c"], "level": ["city", "state", "city"],
+                      "graduates": ["<10", "<10", "<10"]})
+    assert figures.bodies_sentence(t) == "Alumni sit on 3 bodies (2 city, 1 state); each has fewer than 10 alumni."
+    assert figures.bodies_sentence(t.assign(graduates=["<10", 12, "<10"])) is None
+    roll = figures.rollup_by_level(t.assign(graduates=[3, 4, 5]))
+    assert roll.to_dict("records") == [{"level": "city", "bodies": 2, "graduates": "8"},
+                                       {"level": "state", "bodies": 1, "graduates": "4"}]
+    assert figures.rollup_by_level(t)["graduates"].tolist() == ["some hidden", "some hidden"]
 
 
 def test_sankey_indexes_nodes_and_drops_empty_flows():
     flows = [("Enrolled", "Graduated", 20), ("Enrolled", "Withdrawn", 0), ("Graduated", "City seat", 3)]
     trace = figures.figure_sankey(flows).data[0]
-    assert list(trace.node.label) == ["Enrolled", "Graduated", "City seat"]
+    # every stage carries its people (the larger of what flows in and out), so the picture has numbers
+    assert list(trace.node.label) == ["Enrolled · 20", "Graduated · 20", "City seat · 3"]
+    assert trace.textfont.color == "#111111"
     assert list(trace.link.source) == [0, 1] and list(trace.link.target) == [1, 2]
     assert list(trace.link.value) == [20, 3]
 

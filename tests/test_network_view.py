@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+from pathlib import Path
 
 import networkx as nx
 import pytest
@@ -248,3 +250,36 @@ def test_colors_and_sizes():
     sizes = nv.scale_sizes({"a": 1.0, "b": 1.0})
     assert sizes["a"] == sizes["b"] == 16.0
     assert nv.scale_sizes({"a": float("nan"), "b": 2.0})["a"] == 6.0
+
+
+def test_a_group_keeps_its_colour_in_every_view():
+    everyone = {i: ("a" if i < 6 else "b" if i < 10 else "c") for i in range(12)}
+    palette = nv.palette_for(everyone.values())
+    full, _ = nv.color_map(everyone, palette=palette)
+    ego = {10: "c", 11: "c", 9: "b"}                  # a part where "c" is the most common group
+    part, legend = nv.color_map(ego, palette=palette)
+    assert all(part[n] == full[n] for n in ego)
+    assert [v for v, _c in legend] == ["b", "c"]       # the legend lists what is drawn, in palette order
+    # ranked within the part alone, "c" would take the first colour: the bug this prevents
+    assert nv.color_map(ego)[0][10] != full[10]
+
+
+def test_attribute_palette_over_the_whole_dataset():
+    sys.path.insert(0, str(Path(__file__).parent))
+    from helpers_data import tiny_dataset
+    ds = tiny_dataset(people=[{"person_id": p, "race_ethnicity": r, "role": role} for p, r, role in
+                              (("a", "X", None), ("b", "Y", "parent"), ("c", "Y", "child"))])
+    assert list(nv.attribute_palette(ds, "race_ethnicity")) == ["Y", "X"]
+    assert list(nv.attribute_palette(ds, "role")) == ["parent", "child"]
+    assert nv.attribute_palette(ds, "community")["1"] == nv.palette_for(["x"])["x"]
+
+
+def test_labels_only_for_the_largest_and_a_size_legend():
+    G = nx.star_graph(40)
+    sizes = nv.scale_sizes(dict(G.degree()))
+    labels = {n: f"person {n}" for n in G}
+    html = _render(G, sizes=sizes, labels=labels, ego=7,
+                   sizes_legend=nv.size_legend(sizes, dict(G.degree()), "degree"))
+    drawn = set(re.findall(r'"label": ?"(person \d+)"', html))
+    assert "person 0" in drawn and "person 7" in drawn and len(drawn) <= 21
+    assert "degree 1" in html and "degree 40" in html

@@ -46,8 +46,11 @@ def test_reasons_scores_and_order_by_hand():
         "F5": (2.0, ["inactive"], date(2023, 1, 1)),
         "F1": (2.0, ["family_only"], date(2024, 5, 1)),
     }
-    # score, then longest without activity first
-    assert list(out["family_id"]) == ["F2", "F3", "F5", "F1"]
+    # tier first (F1: isolated but still coming -> this month; F5 only not seen lately -> keep an eye on),
+    # then score, then longest without activity first
+    assert list(out["family_id"]) == ["F2", "F3", "F1", "F5"]
+    assert list(out["tier"]) == ["call now", "this month", "this month", "keep an eye on"]
+    assert out.set_index("family_id").loc["F3", "categories"] == ["left a cohort", "language barrier"]
     f3 = out.set_index("family_id").loc["F3"]
     assert f3["reasons"] == ["withdrew from C1", "nobody they know speaks Spanish"]
     assert out.set_index("family_id").loc["F1", "parents"] == ["a1", "a2"]
@@ -119,7 +122,9 @@ def test_demo_outreach_is_consistent():
     ds = demo_dataset()
     out = outreach_families(ds)
     assert len(out) > 0 and out["family_id"].is_unique
-    assert (out["score"].diff().dropna() <= 0).all()
+    rank = out["tier"].map({"call now": 0, "this month": 1, "keep an eye on": 2})
+    assert (rank.diff().dropna() >= 0).all()
+    assert all((part["score"].diff().dropna() <= 0).all() for _t, part in out.groupby("tier"))
     family_of = dict(zip(ds.people["person_id"], ds.people["family_id"]))
     for r in out.itertuples():
         assert r.score == pytest.approx(sum(WEIGHTS[c] for c in r.reason_codes))

@@ -18,6 +18,10 @@ comparison = bridging["comparison"]
 common.show_findings(bridging["findings"])
 common.glossary()
 
+GROWTH_COLUMNS = {"period": "year or wave", "people": "people", "ties": "ties", "density": "density",
+                  "mean_degree": "ties per person", "isolates": "isolated people",
+                  "components": "groups of connected people", "largest_component_share": "largest group's share",
+                  "cross_race_share": "cross-race share", "cross_class_share": "cross-class share"}
 TABLE_COLUMNS = {"group": "cohort", "wave": "wave", "attribute": "across", "ties": "ties",
                  "cross_ties": "cross-group ties", "expected_cross_ties": "expected by chance",
                  "observed": "E-I observed", "expected": "E-I expected", "p_value": "p", "q_value": "q"}
@@ -54,7 +58,8 @@ else:
         rows = figures.comparison_rows(comparison)
         left, right = st.columns([2, 3])
         left.dataframe(rows.assign(share=[common.share(v) for v in rows["share"]],
-                                   interval=[common.interval([lo, hi]) for lo, hi in zip(rows["low"], rows["high"])])
+                                   interval=[common.interval([lo, hi]) if lo is not None and lo == lo else "–"
+                                             for lo, hi in zip(rows["low"], rows["high"])])
                        .drop(columns=["low", "high"]).rename(columns={"interval": "95% interval"}),
                        hide_index=True, width="stretch")
         changes = [{"across": name, "who": who, "change": "–" if r[k]["change"]["share"] is None
@@ -123,5 +128,15 @@ if growth.empty:
     st.info("The ties carry no dates or waves to follow over time.")
 else:
     st.plotly_chart(figures.figure_growth(growth), width="stretch", key="growth")
+    if by.startswith("by year"):
+        st.caption("Each year shows the whole network as it stood at the end of that year; a year in which no "
+                   "new tie was observed repeats the year before.")
     with st.expander("The numbers"):
-        st.dataframe(growth, hide_index=True, width="stretch")
+        readable = growth.rename(columns=GROWTH_COLUMNS)
+        for col in ("ties", "people", "isolated people", "groups of connected people"):
+            if col in readable:
+                readable[col] = [common.count(v) for v in readable[col]]
+        for col in ("cross-race share", "cross-class share", "largest group's share"):
+            if col in readable:
+                readable[col] = [common.share(v) for v in readable[col]]
+        st.dataframe(readable, hide_index=True, width="stretch")

@@ -3,6 +3,13 @@ import streamlit as st
 
 from dashboard import common, data, figures
 
+# Columns that are blank for a reason (not missing data): shown apart from the missing-values chart.
+EXPECTED_BLANKS = {("ties", "to_name"): "blank when the person named was matched",
+                   ("ties", "to_person_id"): "blank for a name that matched nobody",
+                   ("cohorts", "end_date"): "blank while the cohort runs",
+                   ("enrollments", "completed_on"): "blank while enrolled",
+                   ("appointments", "end_date"): "blank while the seat is held"}
+
 principal = common.principal()
 audience = principal.audience
 st.title("Data")
@@ -59,13 +66,28 @@ with left:
     st.metric("Names in ties that matched nobody", common.count(quality["unmatched_names"]),
               help="Names written in the ties table that matched no person, or several; fix them in the "
                    "ties file (to_person_id) so those ties count.")
+    if principal.may("record_contact") and quality["unmatched_names"]:
+        # coordinators and admins: the names themselves (their own sites' answers), to fix at the source
+        _aud, sites = data.scope(principal)
+        ties = common.load(data.site_dataset, sites, *data.data_key()).ties
+        loose = ties[ties["to_person_id"].isna() & ties["to_name"].notna()]
+        with st.expander(f"The {loose['to_name'].nunique():,} names that matched nobody"):
+            st.dataframe(loose.groupby("to_name").agg(mentions=("from_person_id", "size"),
+                                                      named_by=("from_person_id", lambda s: ", ".join(sorted(set(s)))))
+                         .reset_index().rename(columns={"to_name": "name written", "named_by": "named by"})
+                         .sort_values(["mentions", "name written"], ascending=[False, True]),
+                         hide_index=True, width="stretch")
+            st.caption("Add the person to people.csv, or write their person_id in the ties file's to_person_id.")
 with right:
     missing = quality["missing"]
-    missing = missing[missing["missing_share"] > 0]
+    expected = missing[[(t, c) in EXPECTED_BLANKS for t, c in zip(missing["table"], missing["column"])]]
+    missing = missing[(missing["missing_share"] > 0) & ~missing.index.isin(expected.index)]
     if missing.empty:
         st.success("No missing values in the optional columns.")
     else:
         st.plotly_chart(figures.figure_missing(missing), width="stretch", key="missing")
+    st.caption("Blank by design, so not counted as missing: "
+               + "; ".join(f"{t}.{c} ({why})" for (t, c), why in EXPECTED_BLANKS.items()) + ".")
 
 st.subheader("The network for Gephi")
 if audience == "funder":

@@ -47,6 +47,13 @@ def _communities(audience: str, sites, uri: str, version: str, filters: tuple) -
     return nv.community_of(_network(audience, sites, uri, version, filters))
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _palette(audience: str, sites, uri: str, version: str, attr: str) -> dict:
+    """One colour per value over the reader's whole data (not the filtered part): a group keeps its colour
+    in every view and on every rerun."""
+    return nv.attribute_palette(data.audience_dataset(audience, sites, uri, version), attr)
+
+
 @st.cache_resource(show_spinner="Laying out the network…", max_entries=64)
 def _positions(audience: str, sites, uri: str, version: str, filters: tuple, nodes: tuple) -> dict:
     return nv.layout_positions(_network(audience, sites, uri, version, filters), nodes)
@@ -170,23 +177,27 @@ if color_by == "community":
     groups = common.load(_communities, audience, sites_scope, uri, version, filters)
 else:
     groups = {n: G.nodes[n].get(color_by) for n in selection.nodes}
-colors, legend = nv.color_map({n: groups.get(n) for n in selection.nodes})
+colors, legend = nv.color_map({n: groups.get(n) for n in selection.nodes},
+                               palette=common.load(_palette, audience, sites_scope, uri, version, color_by))
 positions = common.load(_positions, audience, sites_scope, uri, version, filters, tuple(selection.nodes))
 tooltips = {n: nv.tooltip_text(G, n, show_names=show_names, color_by=color_by, metric=metric, value=values.get(n))
             for n in selection.nodes}
 labels = {n: (G.nodes[n].get("name") if show_names else str(n)) for n in selection.nodes}
-html = nv.render_network_html(G, selection.nodes, positions, colors=colors,
-                              sizes=nv.scale_sizes({n: values.get(n) for n in selection.nodes}),
+sizes = nv.scale_sizes({n: values.get(n) for n in selection.nodes})
+html = nv.render_network_html(G, selection.nodes, positions, colors=colors, sizes=sizes,
                               tooltips=tooltips, labels=labels, legend=legend, ego=ego, radius=radius,
-                              height=HEIGHT, title="Tie network")
+                              height=HEIGHT, title="Tie network",
+                              sizes_legend=nv.size_legend(sizes, values, metric) if metric != "none" else ())
 if selection.capped:
     st.warning(selection.note())
 else:
     st.caption(selection.note())
 _embed(html)
-notes = [f"Colour: {LABELS.get(color_by, color_by)}."]
+notes = [f"Colour: {LABELS.get(color_by, color_by)} (each group keeps its colour in every view)."]
 if metric_detail:
     notes.append(f"Size: {metric_detail}.")
+if len(selection.nodes) > 20:
+    notes.append("Names are drawn for the 20 largest people; hover over anyone for theirs.")
 if not show_names:
     notes.append("People are shown by pseudonym.")
 st.caption(" ".join(notes))

@@ -1,9 +1,13 @@
-"""Outreach: the families to reach first, why, and who could introduce them; mark a family contacted."""
+"""Outreach: a call list. The families to call now, this month, or keep an eye on, why, how to reach them and
+who could introduce them; mark a family contacted and it waits at the bottom until its follow-up is due."""
 from datetime import date
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import common, data, figures
+from dashboard import family as families_data
+from queries import outreach
 from queries.export import safe_frame
 
 principal = common.principal()
@@ -11,41 +15,145 @@ audience = principal.audience
 st.title("Outreach")
 common.store_caption()
 families = common.load(data.load_outreach, principal)
+TIER_HELP = {"call now": "isolated and drifting away (not seen lately, or left a cohort)",
+             "this month": "isolated but still coming, or two other reasons at once",
+             "keep an eye on": "one reason other than isolation, most often not seen lately",
+             outreach.CONTACTED: "contacted recently; back on the list when the follow-up is due"}
 
 
 if audience == "funder":
+    k = data.min_count()
     st.markdown("How many families the program should reach, by site and reason. Families are not named here; "
-                f"counts under {data.min_count()} show as '<{data.min_count()}'.")
+                f"counts under {k} show as '<{k}'. A family with two reasons counts under each.")
     if families.empty:
         st.success("No family needs outreach right now.")
     else:
         if common.all_hidden(list(families["families"])):
-            st.info(f"Each site has fewer than {data.min_count()} families for each reason, so the counts are "
-                    "not shown.")
+            reasons = ", ".join(sorted(families["reason"].unique()))
+            st.info(f"Families to reach fall under {families['reason'].nunique()} reasons ({reasons}) at "
+                    f"{families['site_id'].nunique()} sites; each site has fewer than {k} families for each reason, "
+                    "so the counts are not shown.")
         else:
             st.plotly_chart(figures.figure_counts(families, x="site_id", y="families", color="reason",
-                                                  title="Families to reach, by site and reason"),
+                                                  title="Families to reach, by site and reason",
+                                                  x_title="site", y_title="families"),
                             width="stretch", key="outreach_counts")
-        st.dataframe(families.assign(families=[common.count(v) for v in families["families"]]),
-                     hide_index=True, width="stretch")
+        table = families.assign(families=[common.count(v) for v in families["families"]])
+        st.dataframe(table.pivot(index="site_id", columns="reason", values="families").fillna("0")
+                     .reset_index().rename(columns={"site_id": "site"}), hide_index=True, width="stretch")
     st.stop()
 
+may_call = families_data.may_open(principal)
+days = data.settings.get_int("CIVICTIES_OUTREACH_DAYS")
+follow = data.settings.get_int("CIVICTIES_FOLLOW_UP_DAYS")
 st.markdown(
-    "Families ranked by how much a call would matter: isolated parents, no attendance or home visit in "
-    f"{data.settings.get_int('CIVICTIES_OUTREACH_DAYS')} days, and the like. *Connectors* are people already "
-    "tied to the family's neighbors or site who could make the introduction."
+    "A call list: **call now** families are alone in the network and drifting away; **this month** families are "
+    "isolated but still coming, or have two other reasons; **keep an eye on** families have one (most often no "
+    f"event, visit or cohort activity in {days} days). *Connectors* are people who share the family's school, "
+    "language or neighborhood and could make an introduction."
+    + (f" A family you mark contacted waits at the bottom for {follow} days, then comes back for a follow-up."
+       if may_call else "")
     + (" Names are pseudonyms." if audience == "evaluator" else ""))
 if families.empty:
     st.success("No family needs outreach right now.")
     st.stop()
+if "tier" not in families:             # a list stored before tiers (evaluators get no contacts applied)
+    families = outreach.apply_contacts(families, None, today=date.today(), follow_up_days=follow)
+if "categories" not in families:
+    families = families.assign(categories=[outreach.categories_of(outreach.codes_from_reasons(r))
+                                           for r in families["reasons"]])
 
+tiers = [t for t in outreach.TIERS + (outreach.CONTACTED,) if t in set(families["tier"]) or t != outreach.CONTACTED]
+counts = families["tier"].value_counts()
+row = st.columns(len(tiers))
+for col, tier in zip(row, tiers):
+    col.metric(tier.capitalize(), f"{int(counts.get(tier, 0)):,}", help=TIER_HELP[tier])
+
+left, mid, right = st.columns(3)
 sites = sorted(s for s in families["site_id"].dropna().unique())
-chosen = st.multiselect("Sites", sites, placeholder="All sites", key="outreach_sites")
-shown = families[families["site_id"].isin(chosen)] if chosen else families
-st.dataframe(shown, hide_index=True, width="stretch",
-             column_config={"score": st.column_config.ProgressColumn(
-                 "score", min_value=0.0, max_value=float(max(families["score"].max(), 1e-9)), format="%.2f")})
-st.download_button("Download this list (CSV)", safe_frame(shown).to_csv(index=False).encode("utf-8"),
+chosen = left.multiselect("Sites", sites, placeholder="All sites", key="outreach_sites")
+all_categories = list(dict.fromkeys(outreach.CATEGORIES.values()))
+wanted = mid.multiselect("Reasons", all_categories, placeholder="Any reason", key="outreach_reasons")
+picked_tiers = right.multiselect("Tiers", tiers, placeholder="Every tier", key="outreach_tiers")
+shown = families
+if chosen:
+    shown = shown[shown["site_id"].isin(chosen)]
+if wanted:
+    shown = shown[[bool(set(c) & set(wanted)) for c in shown["categories"]]]
+if picked_tiers:
+    shown = shown[shown["tier"].isin(picked_tiers)]
+shown = shown.reset_index(drop=True)
+phones = common.load(families_data.load_family_contacts, principal) if may_call else {}
+
+
+def _last_contact(history) -> str:
+    if not isinstance(history, list) or not history:
+        return ""
+    e = history[0]
+    return f"{e['date']:%Y-%m-%d}" + (f" by {e['by']}" if e["by"] else "") + (f": {e['note']}" if e["note"] else "")
+
+
+def _reach(fid) -> str:
+    parts = []
+    for p in phones.get(fid, []):
+        how = " · ".join(x for x in (p["phone"], p["email"]) if x)
+        parts.append(f"{p['name'] or p['person_id']}: {how or 'no phone or e-mail on record'}")
+    return "; ".join(parts)
+
+
+def _readable(frame: pd.DataFrame) -> pd.DataFrame:
+    cols = {"tier": "tier", "family_id": "family_id", "site_id": "site_id", "parents": "parents",
+            "categories": "reasons", "last_activity": "last_activity"}
+    out = frame[list(cols)].rename(columns=cols)
+    out["reasons"] = [", ".join(c) for c in frame["categories"]]
+    if may_call:
+        out.insert(4, "phone and e-mail", [_reach(f) for f in frame["family_id"]])
+    if "history" in frame:
+        out["last_contacted"] = frame["last_contacted"]
+        out["follow_up_on"] = frame["follow_up_on"]
+        out["last contact"] = [_last_contact(h) for h in frame["history"]]
+    return out
+
+
+st.caption(f"{len(shown):,} of {len(families):,} families" + (" (filtered)." if len(shown) < len(families) else "."))
+st.subheader("Next to call")
+if shown.empty:
+    st.info("No family matches these filters.")
+else:
+    many = st.number_input("Families shown here", min_value=1, max_value=max(1, len(shown)),
+                           value=min(5, len(shown)), key="outreach_cards")
+    for i, r in shown.head(int(many)).iterrows():
+        with st.container(border=True):
+            head = f"**{r['family_id']}** · {r['tier']}" + (f" · site {r['site_id']}" if r["site_id"] else "")
+            if r["tier"] == outreach.CONTACTED:
+                head += f" · follow up on {r['follow_up_on']:%Y-%m-%d}"
+            elif isinstance(r.get("history"), list) and r["history"]:
+                head += " · follow-up due"
+            st.markdown(head)
+            a, b = st.columns([3, 2])
+            a.markdown(f"Parents: {r['parents']}")
+            if may_call:
+                a.markdown("Reach them: " + (_reach(r["family_id"]) or "no parent on record"))
+            a.markdown("Why: " + (r["reasons"] if isinstance(r["reasons"], str) else "; ".join(r["reasons"])))
+            history = r.get("history") if isinstance(r.get("history"), list) else []
+            if history:
+                a.markdown("Contacts: " + "  \n".join(
+                    f"- {e['date']:%Y-%m-%d} · {e['by'] or 'not recorded'}" + (f" · {e['note']}" if e["note"] else "")
+                    for e in history[:5]))
+            conn = outreach.split_connectors(r["connectors"])
+            b.markdown("**Could introduce them**" + ("".join(f"\n- {c}" for c in conn) if conn
+                                                      else "\n\nNobody close enough on record."))
+            if may_call and b.button("Open the family card", key=f"card_{i}_{r['family_id']}"):
+                st.session_state["family_card"] = r["family_id"]
+                st.switch_page("dashboard/pages/family.py")
+
+st.subheader("The whole list")
+st.dataframe(_readable(shown), hide_index=True, width="stretch",
+             column_config={"parents": st.column_config.TextColumn(width="medium"),
+                            "phone and e-mail": st.column_config.TextColumn(width="medium"),
+                            "last contact": st.column_config.TextColumn(width="medium")})
+st.download_button("Download this list (CSV)",
+                   safe_frame(shown.drop(columns=["history"], errors="ignore")).to_csv(index=False).encode("utf-8"),
                    file_name="outreach.csv", mime="text/csv", key="outreach_csv",
                    on_click=data.audit_download, args=(principal, "outreach list", len(shown)))
 
@@ -56,12 +164,18 @@ st.subheader("Mark a family contacted")
 flash = st.session_state.pop("outreach_flash", None)
 if flash:
     st.success(flash)
-labels = {f: f"{f} – {p}" for f, p in zip(shown["family_id"], shown["parents"])}
+# the list as ordered: the family just saved has moved down, so the form opens on the next one
+order = shown if not shown.empty else families
+labels = {f: f"{f} – {t} – {p}" for f, t, p in zip(order["family_id"], order["tier"], order["parents"])}
 with st.form("contact", clear_on_submit=True):
-    family = st.selectbox("Family", list(labels), format_func=labels.get, key="contact_family")
+    # a new key after each save: the browser would otherwise send back the family just saved
+    family = st.selectbox("Family", list(labels), format_func=labels.get,
+                          key=f"contact_family_{st.session_state.get('outreach_saved', 0)}")
     when = st.date_input("Contacted on", value=date.today(), max_value=date.today(), key="contact_date")
     note = st.text_input("Note", placeholder="e.g. invited to the March forum", key="contact_note")
     if st.form_submit_button("Save contact"):
         common.load(data.record_contact, principal, family, when, note.strip())
-        st.session_state["outreach_flash"] = f"Saved: {labels[family]} contacted on {when.isoformat()}."
+        st.session_state["outreach_flash"] = (f"Saved: {family} contacted on {when.isoformat()}. It waits at the "
+                                              f"bottom of the list for {follow} days.")
+        st.session_state["outreach_saved"] = st.session_state.get("outreach_saved", 0) + 1
         st.rerun()

@@ -1,7 +1,7 @@
 """Overview: how connected the program's parents are, what the program changed, and who is still alone."""
 import streamlit as st
 
-from dashboard import common, data, figures
+from dashboard import brief, common, data, figures
 
 principal = common.principal()
 audience = principal.audience
@@ -13,6 +13,24 @@ waves = overview["waves"]
 
 common.show_findings(overview["findings"])
 comparison = overview["comparison"]
+
+if brief.may_download(principal):
+    # built on request (it reads three pages' analyses); always from the funder release, whoever asks
+    with st.container(border=True):
+        st.markdown("**A one-page brief to forward** — headline numbers, the before/after finding, the paths "
+                    "from training to a seat and where alumni sit, from the funder view only (no names, small "
+                    "counts hidden).")
+        left, right = st.columns(2)
+        fmt = left.radio("Format", ["PDF", "PNG"], horizontal=True, key="brief_format")
+        if right.button("Prepare the brief", key="brief_prepare"):
+            st.session_state["brief_ready"] = fmt
+        if st.session_state.get("brief_ready") == fmt:
+            ext = fmt.lower()
+            st.download_button(f"Download the brief ({fmt})",
+                               common.load(brief.build_brief, principal, ext),
+                               file_name=f"civicties-brief.{ext}",
+                               mime="application/pdf" if ext == "pdf" else "image/png", key="brief_download",
+                               on_click=data.audit_download, args=(principal, f"funder brief ({fmt})"))
 
 
 def _bridging(attr, pooled):

@@ -25,7 +25,7 @@ def _cmd_analyse(args) -> int:
         return run_for(store, quiet=args.quiet, as_json=args.json)
 
 
-def run_for(store, *, quiet: bool = False, as_json: bool = False) -> int:
+def run_for(store, *, quiet: bool = False, as_json: bool = False, out=None) -> int:
     """Run the analyses for this store in the foreground and print how it went."""
     from dashboard import analyses
     os.environ["CIVICTIES_STORE"] = store.uri        # the dashboard's loaders read the store from here
@@ -37,13 +37,14 @@ def run_for(store, *, quiet: bool = False, as_json: bool = False) -> int:
 
     info = analyses.run(store, progress=progress)
     info["seconds"] = round(time.perf_counter() - t0, 1)
+    out = out or sys.stdout
     if as_json:
-        print(json.dumps(info, indent=2))
+        print(json.dumps(info, indent=2), file=out)
     else:
         extra = f"; per-person measures written to {info['written_back']} Person nodes" if "written_back" in info \
             else ""
         print(f"Stored {info['total']} analyses for data version {info['version']} of {store.label} in "
-              f"{info['seconds']} s{extra}.")
+              f"{info['seconds']} s{extra}.", file=out)
     return 0
 
 

@@ -51,6 +51,10 @@ def _cmd_ingest(args) -> int:
         accounts.sync_demo_accounts(store)          # real data: demo sign-in off, demo accounts disabled
         accounts.audit(store, accounts.cli_actor(), "data_load", role="admin", rows=sum(report.rows.values()),
                        detail=f"civicties ingest (source {source}{', replace' if args.replace else ''})")
+        from civicties.analyse_cli import data_changed, run_for
+        data_changed(store)                         # every app process recomputes its pages' analyses
+        if args.analyse:
+            run_for(store, quiet=args.json, out=sys.stderr if args.json else sys.stdout)
         first_admin = not accounts.has_admin(store)
         if first_admin and sys.stdin.isatty() and not args.json:
             print("This store has data but no admin account yet: create the first one now.")
@@ -308,6 +312,10 @@ def _cmd_erase(args) -> int:
         raise _UsageError("erase removes these people for good, with everything of theirs; add --yes to confirm "
                           "(or --dry-run to see what it would remove); nothing was changed")
     with open_store(args.store, create=False) as store:
+        members = list(people)
+        if families and not args.dry_run:          # whom a family's erasure takes, for what is kept beside it
+            ds = store.read()
+            members += [str(p) for p in ds.people.loc[ds.people["family_id"].isin(families), "person_id"]]
         try:
             removed = store.erase(people, families, dry_run=args.dry_run)
         except UnknownIdError as e:
@@ -315,7 +323,11 @@ def _cmd_erase(args) -> int:
         rows = sum(removed.values())
         if not args.dry_run:
             from civicties.analyse_cli import forget_results
+            from dashboard.survey import erase_people as forget_survey
+            from graph.matches import forget_people as forget_matches
             forget_results(store)            # stored analyses may hold the erased people's names
+            forget_matches(store, members)   # match candidates and decisions about them
+            forget_survey(store, members)    # their survey invitations and drafts
             # that an erasure happened and how big it was: never whom (no id, no name)
             target = " and ".join(kind for kind, ids in (("person", people), ("family", families)) if ids)
             accounts.audit(store, accounts.cli_actor(), "erasure", role="admin", target=target, rows=rows,
@@ -351,6 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the load report as JSON")
     p.add_argument("--source", metavar="NAME", help="the source the rows are marked with (default: the folder or "
                                                     "workbook name); --replace replaces what this source loaded")
+    p.add_argument("--analyse", action="store_true", help="then compute and store the dashboard's analyses "
+                   "(as `civicties analyse`), so that pages open without computing")
     p.add_argument("--replace", action="store_true", help="also remove what this source loaded before and the "
                                                           "package no longer holds (same transaction)")
     p.add_argument("--dry-run", action="store_true", help="print what would be added, changed and removed per "

@@ -206,12 +206,13 @@ bodies = pipe["bodies"]
 if bodies.empty:
     st.info("No graduate holds a seat yet.")
 else:
-    if common.all_hidden(list(bodies["graduates"])):
-        st.info(f"Alumni sit on {len(bodies):,} bodies; each has fewer than {data.min_count()} alumni, so the "
-                "counts per body are not shown.")
+    sentence = figures.bodies_sentence(bodies, k=data.min_count())
+    if sentence:            # every count hidden: words and a roll-up by level, not a table of "<10"
+        st.info(sentence)
+        st.dataframe(figures.rollup_by_level(bodies), hide_index=True, width="stretch")
     else:
         st.plotly_chart(figures.figure_seats_by_body(bodies), width="stretch", key="bodies")
-    shown = bodies.assign(graduates=[common.count(v) for v in bodies["graduates"]],
-                          current=[common.count(v) for v in bodies["current"]])
-    st.dataframe(shown.rename(columns={"graduates": "graduates seated", "current": "seated now"}),
-                 hide_index=True, width="stretch")
+        shown = bodies.assign(graduates=[common.count(v) for v in bodies["graduates"]],
+                              current=[common.count(v) for v in bodies["current"]])
+        st.dataframe(shown.rename(columns={"graduates": "graduates seated", "current": "seated now"}),
+                     hide_index=True, width="stretch")

@@ -69,7 +69,21 @@ def version_of(store, depends: tuple[str, ...] = ("network",)) -> str:
             covered = {k: v for k, v in counts.items() if k not in contact_labels}
         digest = hashlib.sha256(json.dumps(sorted(covered.items())).encode()).hexdigest()[:12]
         parts.append(f"{dep}={store.get_meta(f'version:{dep}') or '0'}.{digest}")
+    parts.append(f"settings={_settings_fingerprint()}")
     return "|".join(parts)
+
+
+def _core(version: str) -> tuple[str, str]:
+    """The network and settings parts of a version (what a worker's run and a page's result share)."""
+    parts = version.split("|")
+    return parts[0], parts[-1]
+
+
+def _settings_fingerprint() -> str:
+    """The settings the analyses are shaped by (the funder threshold, consent default, k, thresholds, the
+    pseudonym secret...), hashed: a result computed under other settings is never served."""
+    values = {name: settings.get(name) for name in sorted(settings.SETTINGS)}
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def bump(store, changed: tuple[str, ...] = ("network",)) -> None:
@@ -128,24 +142,26 @@ def serve(store, name: str, compute, args: tuple, version: str):
     """The result of ``compute(*args, uri, version)`` for this data version: from this process's memory,
     else the stored results, else -- while the worker computes this version -- the previous version's
     (noted for :func:`stale_note`), else computed now and stored."""
-    k = key(name, args)
+    k = f"{store.uri}\n{key(name, args)}"
     with _memo_lock:
         if (k, version) in _memo:
             _memo.move_to_end((k, version))
             return _memo[k, version]
     results = _results(store)
-    payload = results.get(k, version)
+    stored_key = key(name, args)
+    payload = results.get(stored_key, version)
     value = _unpack(payload) if payload is not None else None
     if value is not None:
         _remember((k, version), value)
         return value
     if not getattr(_local, "worker", False) and _computing(store, version):
-        old = results.latest(k)
-        if old is not None and (previous := _unpack(old[1])) is not None:
+        old = results.latest(stored_key)
+        # only a result shaped under the same settings (a threshold raised since must never show the old)
+        if old is not None and _core(old[0])[1] == _core(version)[1] and (previous := _unpack(old[1])) is not None:
             _note_stale(name)
             return previous
     value = compute(*args, store.uri, version)
-    results.put(k, version, _pack(value))
+    results.put(stored_key, version, _pack(value))
     _remember((k, version), value)
     return value
 
@@ -167,8 +183,7 @@ def stale_note(reset: bool = True) -> set[str]:
 
 def stored(store, version: str) -> bool:
     """Whether any analysis of this (network) data version is stored."""
-    network = version.split("|")[0]
-    return any(v.split("|")[0] == network for v in _results(store).versions())
+    return any(_core(v) == _core(version) for v in _results(store).versions())
 
 
 def clear(store) -> None:
@@ -195,9 +210,8 @@ def _computing(store, version: str) -> bool:
     s = status(store)
     if s.get("state") != "running":
         return False
-    network = version.split("|")[0]
     fresh = time.time() - s.get("heartbeat", 0) < 600        # a worker that died is not waited for
-    return fresh and s.get("version", "").split("|")[0] == network
+    return fresh and _core(s.get("version", "")) == _core(version)
 
 
 def plan(store, changed: tuple[str, ...] = ("network",)) -> list[tuple]:

@@ -119,8 +119,8 @@ def test_the_worker_stores_every_planned_analysis_and_prunes_old_versions(demo_s
     data._bump()                               # a new version: the worker starts in the background
     for _ in range(600):
         state = analyses.status(demo_store)
-        if state.get("state") in ("done", "failed") and state.get("version", "").split("|")[0] == \
-                data._version(demo_store):
+        if state.get("state") in ("done", "failed") and analyses._core(state.get("version", "")) == \
+                analyses._core(data._version(demo_store)):
             break
         time.sleep(0.5)
     assert state["state"] == "done", state
@@ -146,6 +146,24 @@ def test_a_contact_shows_at_once_without_recomputing_outreach(demo_store, monkey
     after = data.load_outreach(ADMIN)
     assert after.set_index("family_id").loc[family, "last_contacted"] == date(2026, 11, 30)
     assert calls == []
+
+
+def test_a_result_shaped_under_another_threshold_is_never_served(demo_store, monkeypatch):
+    """Raising the funder threshold gives a new version: nothing stored under the old one is shown, not even
+    as the previous version while the worker computes."""
+    from dashboard import data
+    monkeypatch.setenv("CIVICTIES_MIN_COUNT", "40")
+    loose_version = data._version(demo_store)
+    loose = data.load_overview(FUNDER)
+    monkeypatch.setenv("CIVICTIES_MIN_COUNT", "10")
+    time.sleep(0.6)
+    version = data._version(demo_store)
+    assert version != loose_version
+    analyses._set_status(demo_store, state="running", version=version, done=0, total=10, heartbeat=time.time())
+    strict = data.load_overview(FUNDER)
+    assert analyses.stale_note() == set()
+    assert strict["headline"] == data._overview("funder", None, demo_store.uri, version)["headline"]
+    assert strict["headline"] != loose["headline"]          # (at 40, the demo's small counts read "<40")
 
 
 def test_a_payload_this_deployment_did_not_sign_is_ignored(demo_store, monkeypatch):

@@ -1040,10 +1040,23 @@ def _check_upload(files: tuple[tuple[str, bytes], ...]) -> dict:
     try:
         pkg = check_package(raw_from_uploads(list(files)))
         problems, warnings, rows = pkg.problems, pkg.warnings, pkg.row_counts()
+        total = pkg.problem_count or len(problems)
     except IngestError as e:
-        problems, warnings, rows = e.problems, [], {}
+        problems, warnings, rows, total = e.problems, [], {}, e.total
+    # the lists are capped per kind (CIVICTIES_MAX_PROBLEMS_PER_KIND); `problem_count` counts every one
     return {"ok": not problems, "problems": _problem_frame(problems), "warnings": _problem_frame(warnings),
-            "rows": rows}
+            "rows": rows, "problem_count": total}
+
+
+def preview_upload(principal: Principal, files: list[tuple[str, bytes]], source_name: str,
+                   replace: bool) -> pd.DataFrame:
+    """What loading this upload would add, change, leave and (replacing) remove, per kind, written nowhere."""
+    if not principal.may("load_data"):
+        raise PermissionError("only admins load data")
+    report = load_package(raw_from_uploads(list(files)), get_store(), source_name=source_name or None,
+                          replace=replace, dry_run=True)
+    rows = [{"kind": kind, **counts} for kind, counts in (report.changes or {}).items()]
+    return pd.DataFrame(rows)
 
 
 def _problem_frame(problems: list[Problem]) -> pd.DataFrame:
@@ -1051,16 +1064,20 @@ def _problem_frame(problems: list[Problem]) -> pd.DataFrame:
                         columns=["file", "row", "column", "value", "message", "fix"])
 
 
-def load_upload(principal: Principal, files: list[tuple[str, bytes]]) -> LoadReport:
+def load_upload(principal: Principal, files: list[tuple[str, bytes]], *, source_name: str | None = None,
+                replace: bool = False) -> LoadReport:
     """Write a valid upload to the store (all or nothing; admins only); later runs read the new data.
-    Real data ends the demo: demo sign-in goes off and the demo accounts are disabled."""
+    Rows are marked with ``source_name``; ``replace`` also removes what that source loaded before and the
+    upload no longer has, in the same transaction (docs/data-format.md). Real data ends the demo: demo
+    sign-in goes off and the demo accounts are disabled."""
     if not principal.may("load_data"):
         raise PermissionError("only admins load data")
     store = get_store()
-    report = load_package(raw_from_uploads(list(files)), store)
+    report = load_package(raw_from_uploads(list(files)), store, source_name=source_name or None, replace=replace)
     accounts.sync_demo_accounts(store)
     accounts.audit(store, principal.username, "data_load", role=principal.role, rows=sum(report.rows.values()),
-                   detail=f"upload of {len(files)} file(s)")
+                   detail=f"upload of {len(files)} file(s), source {report.source}"
+                          + (", replacing" if replace else ""))
     _bump()
     return report
 

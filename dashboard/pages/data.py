@@ -37,15 +37,30 @@ else:
             rows = ", ".join(f"{n:,} {t}" for t, n in report["rows"].items() if n)
             st.success(f"The package is valid: {rows}.")
         else:
-            st.error(f"{len(report['problems'])} problem(s) found; nothing can be loaded until they are fixed. "
-                     "Each row says where, what is wrong and how to fix it.")
+            st.error(f"{report['problem_count']:,} problem(s) found; nothing can be loaded until they are fixed. "
+                     "Each row says where, what is wrong and how to fix it (the first few of each kind, with a "
+                     "count of the rest).")
             st.dataframe(report["problems"], hide_index=True, width="stretch")
         if not report["warnings"].empty:
             st.warning(f"{len(report['warnings'])} warning(s): the package can load, but check these.")
             st.dataframe(report["warnings"], hide_index=True, width="stretch")
+        if report["ok"]:
+            left, right = st.columns([2, 3])
+            source = left.text_input("Source name", key="upload_source",
+                                     help="Rows are marked with it; another source's rows are never removed by this "
+                                          "one. Default: \"upload\".")
+            replace = right.checkbox("Replace what this source loaded before (rows it no longer has are removed)",
+                                     key="upload_replace")
+            preview = common.load(data.preview_upload, principal, [(f.name, f.getvalue()) for f in uploads],
+                                  source.strip(), replace)
+            if not preview.empty:
+                st.caption("What loading would do, per kind (nothing is written yet):")
+                st.dataframe(preview, hide_index=True, width="stretch")
         if report["ok"] and st.button("Load into the store", type="primary", key="load"):
             try:
-                loaded = data.load_upload(principal, [(f.name, f.getvalue()) for f in uploads])
+                loaded = data.load_upload(principal, [(f.name, f.getvalue()) for f in uploads],
+                                          source_name=st.session_state.get("upload_source", "").strip() or None,
+                                          replace=bool(st.session_state.get("upload_replace")))
             except Exception as e:  # a store failure mid-write: the write was rolled back
                 st.error(f"Loading failed and nothing was written: {e}")
             else:

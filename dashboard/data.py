@@ -55,7 +55,6 @@ AUDIENCES = tuple(privacy.AUDIENCES)
 ATTRIBUTES = {"race_ethnicity": "race/ethnicity", "income_band": "income (class)",
               "primary_language": "primary language", "site_id": "site", "neighborhood": "neighborhood"}
 PERMUTATIONS = 1000  # enough for p-values to two decimals; ~1 s per cohort table on the demo
-_WAVE_ORDER = ("baseline", "pre", "mid", "post", "follow-up", "followup")
 
 _version_memo: dict = {}   # uri -> (monotonic time, version): the version is read at most every half second
 _writes_lock = threading.Lock()
@@ -258,18 +257,9 @@ def _count(audience: str, n):
     return privacy.suppress_small(n, min_count()) if audience == "funder" else n
 
 
-def _wave_key(w) -> tuple:
-    s = str(w).lower()
-    if s in _WAVE_ORDER:
-        return (0, _WAVE_ORDER.index(s), s)
-    try:
-        return (1, float(s), s)
-    except ValueError:
-        return (2, 0, s)
-
-
 def _waves(ds: Dataset) -> list[str]:
-    return sorted({w for w in ds.ties["wave"] if w is not None}, key=_wave_key)
+    """The survey waves in time order (queries.panel.wave_order: usual names, numbers, then by their dates)."""
+    return panel.wave_order(ds.ties["wave"], ds.ties["observed_on"])
 
 
 def _with_ties(ds: Dataset, ties: pd.DataFrame) -> Dataset:

@@ -30,21 +30,52 @@ from queries.arrays import is_missing
 from queries.inference import (LINEARIZE_FROM, bootstrap_ratio_draws, linearized_ratio_interval,
                                percentile_interval)
 
-__all__ = ["wave_pair", "respondent_counts", "wave_comparison", "cohort_wave_comparisons", "MIN_RESPONDENTS"]
+__all__ = ["wave_order", "wave_pair", "respondent_counts", "wave_comparison", "cohort_wave_comparisons", "MIN_RESPONDENTS"]
 
 _WAVE_RANK = {"baseline": 0, "pre": 1, "mid": 2, "post": 3, "follow-up": 4, "followup": 4}
 #: Fewer respondents than this: the comparison is reported but called too small to tell.
 MIN_RESPONDENTS = 10
 
 
-def wave_pair(waves) -> tuple[str, str] | None:
-    """The (before, after) waves to compare: pre/post when present, else the first and last in order.
+def wave_order(waves, dates=None) -> list[str]:
+    """The survey waves in time order: the usual names first (baseline, pre, mid, post, follow-up), then
+    numbered waves by their number, then any other name by the median date of its ties (``dates``: the
+    ties' observed_on, beside ``waves``), then by name.
+
+    >>> wave_order(["post", "pre", "10", "9"]), wave_order(["fall", "spring"], ["2025-09-01", "2026-03-01"])
+    (['pre', 'post', '9', '10'], ['fall', 'spring'])
+    >>> wave_order(["spring", "fall"], ["2026-03-01", "2025-09-01"])
+    ['fall', 'spring']
+    """
+    waves = list(waves)
+    median = {}
+    if dates is not None:
+        frame = pd.DataFrame({"wave": waves, "when": pd.to_datetime(pd.Series(list(dates), dtype=object),
+                                                                     errors="coerce", format="ISO8601")})
+        frame = frame.dropna()
+        if len(frame):
+            median = frame.groupby("wave")["when"].median().to_dict()
+
+    def key(w):
+        name = str(w).lower()
+        if name in _WAVE_RANK:
+            return (0, _WAVE_RANK[name], "")
+        try:
+            return (1, float(name), "")
+        except ValueError:
+            when = median.get(w)
+            return (2, when.value if when is not None and when == when else float("inf"), name)
+    return sorted({w for w in waves if w is not None and w == w}, key=key)
+
+
+def wave_pair(waves, dates=None) -> tuple[str, str] | None:
+    """The (before, after) waves to compare: the first and last in :func:`wave_order` (pre and post when
+    present).
 
     >>> wave_pair(["post", "pre", "pre"]), wave_pair(["2", "1", "3"]), wave_pair(["only"])
     (('pre', 'post'), ('1', '3'), None)
     """
-    ordered = sorted({w for w in waves if w is not None},
-                     key=lambda w: (_WAVE_RANK.get(str(w).lower(), 5), str(w)))
+    ordered = wave_order(waves, dates)
     return (ordered[0], ordered[-1]) if len(ordered) >= 2 else None
 
 
@@ -146,7 +177,7 @@ def wave_comparison(ds: Dataset, before=None, after=None, *, attributes=("race_e
     [0.0, 0.667, 0.333, 0.5]
     """
     if before is None or after is None:
-        pair = wave_pair(ds.ties["wave"])
+        pair = wave_pair(ds.ties["wave"], ds.ties["observed_on"])
         if pair is None:
             return None
         before, after = pair
@@ -193,7 +224,7 @@ def cohort_wave_comparisons(ds: Dataset, before=None, after=None, *, attributes=
             "panel_before", "panel_after", "panel_change", "panel_change_low", "panel_change_high",
             "all_before", "all_after", "all_change"]
     if before is None or after is None:
-        pair = wave_pair(ds.ties["wave"])
+        pair = wave_pair(ds.ties["wave"], ds.ties["observed_on"])
         if pair is None:
             return pd.DataFrame(columns=cols)
         before, after = pair

@@ -81,7 +81,7 @@ def _homophily(G: ArrayNetwork, views: dict, attrs, strata, n_permutations: int,
 
 
 def _formation(ds: Dataset, G: ArrayNetwork, cohorts: dict[str, str], n_permutations: int, seed: int) -> dict:
-    pair = wave_pair(ds.ties["wave"])
+    pair = wave_pair(ds.ties["wave"], ds.ties["observed_on"])
     per_cohort = []
     # hundreds of cohorts: 200 shuffles each keeps each p-value within about 0.015 of its exact value near
     # 0.05 (Monte Carlo error), and the whole report within a minute at 100,000 parents

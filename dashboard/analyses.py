@@ -279,7 +279,8 @@ def run(store, changed: tuple[str, ...] = ("network",), *, progress=None) -> dic
     _set_status(store, **info)
     if hasattr(store, "_call"):
         from dashboard import writeback
-        info["written_back"] = writeback.write_person_measures(store, version.split("|")[0])
+        info["written_back"] = writeback.write_person_measures(store, version.split("|")[0],
+                                                               data.full_dataset(*data.data_key()))
     return info
 
 

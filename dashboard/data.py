@@ -43,7 +43,7 @@ from queries.network import snapshots_by_year, tie_arrays
 from queries.summary import headline_metrics
 
 __all__ = [
-    "AUDIENCES", "ATTRIBUTES", "PERMUTATIONS", "get_store", "store_info", "min_count",
+    "AUDIENCES", "ATTRIBUTES", "PERMUTATIONS", "get_store", "store_info", "min_count", "changed",
     "load_overview", "load_bridging", "load_mixing", "load_outreach", "record_contact", "load_pipeline",
     "load_data_quality", "check_upload", "load_upload", "load_graph_file", "data_key", "full_dataset",
     "audience_dataset", "site_dataset", "load_group_network", "prepare_store", "scope", "audit_download", "analysis_dataset",
@@ -150,15 +150,15 @@ def min_count() -> int:
     return settings.get_int("CIVICTIES_MIN_COUNT")
 
 
-def _bump(changed: tuple[str, ...] = ("network",)) -> None:
+def changed(what: tuple[str, ...] = ("network",)) -> None:
     """The program's data changed (a load, a record, a survey, an erasure: "network"; a contact: "contacts"):
     move the data version (kept in the store, so every app process sees it) and, for the network, start
     computing the analyses of the new version in the background (dashboard/analyses.py)."""
     store = get_store()
-    analyses.bump(store, changed)
+    analyses.bump(store, what)
     with _writes_lock:
         _version_memo.clear()
-    if "network" in changed and background_enabled():
+    if "network" in what and background_enabled():
         analyses.start_background(store)
 
 
@@ -832,7 +832,7 @@ def record_contact(principal: Principal, family_id: str, contacted_on: date, not
     store = get_store()
     node = store.add_contact(family_id, contacted_on.isoformat(), outreach.contact_note(note, principal.username))
     accounts.audit(store, principal.username, "contact_recorded", role=principal.role, rows=1)
-    _bump(("contacts",))
+    changed(("contacts",))
     return node
 
 
@@ -868,7 +868,7 @@ def _pipeline(audience: str, sites, by: str, uri: str, version: str) -> dict:
         median = None
     pipeline_findings = findings.pipeline_findings(totals, median)
     if audience == "funder":
-        flows, hidden_flows = _funder_flows(flows, k)
+        flows, hidden_flows = disclosure.protect_flows(flows, k)
         caps = None
         if by in ("race_ethnicity", "income_band"):
             caps = pipeline.people_per_group(ds, by)
@@ -879,52 +879,10 @@ def _pipeline(audience: str, sites, by: str, uri: str, version: str) -> dict:
         funnel = _funder_funnel(funnel, k, totals=overview_totals, caps=caps)
         if km.empty or int(km["graduates"].iloc[0]) < k:
             km = km.iloc[0:0]
-        km = _thin_curve(km, k).drop(columns=["at_risk", "graduates", "appointed"])
+        km = disclosure.thin_curve(km, k).drop(columns=["at_risk", "graduates", "appointed"])
         bodies = _funder_bodies(bodies, k)
     return {"flows": flows, "hidden_flows": hidden_flows, "funnel": funnel, "km": km, "bodies": bodies,
             "findings": pipeline_findings}
-
-
-def _thin_curve(km: pd.DataFrame, k: int) -> pd.DataFrame:
-    """A Kaplan-Meier curve whose every drawn step holds at least k seatings: each step of the full curve is
-    1/n of the people still waiting, so it gives away how many were seated that day. Steps are pooled: a
-    point is kept when the seatings since the last kept point reach k (the first point always)."""
-    if km.empty:
-        return km
-    survival = km["survival"].to_numpy(dtype=float)
-    at_risk = km["at_risk"].to_numpy(dtype=float)
-    previous = np.concatenate([[1.0], survival[:-1]])
-    events = np.rint(at_risk * (1 - np.divide(survival, previous, out=np.ones_like(survival), where=previous > 0)))
-    keep, since = [0], 0.0
-    for i in range(1, len(km)):
-        since += events[i]
-        if since >= k:
-            keep.append(i)
-            since = 0.0
-    return km.iloc[keep].reset_index(drop=True)
-
-
-def _funder_flows(flows: list[tuple], k: int) -> tuple[list[tuple], int]:
-    """Flows a funder may see, and how many are left out (dropped from the drawing).
-
-    A node's flows balance (in = out for every middle node), the flows out of the first node add up to the
-    people enrolled and those into seats to the people appointed (both on the Overview): all of it is one
-    set of equations, protected by LP-audited complementary suppression (queries.disclosure.protect)."""
-    values = {i: int(c) for i, (_s, _t, c) in enumerate(flows)}
-    sources, targets = {s for s, _t, _c in flows}, {t for _s, t, _c in flows}
-    equations = []
-    for node in sources & targets:                       # in = out
-        eq = {i: (1.0 if t == node else 0.0) - (1.0 if s == node else 0.0) for i, (s, t, _c) in enumerate(flows)
-              if node in (s, t)}
-        equations.append(eq)
-    for name, members in (("first_total", [i for i, (s, _t, _c) in enumerate(flows) if s not in targets]),
-                          ("seat_total", [i for i, (_s, t, _c) in enumerate(flows) if t.endswith(" seat")])):
-        if members:
-            values[name] = sum(values[i] for i in members)
-            equations.append({**{i: 1.0 for i in members}, name: -1.0})
-    hidden = disclosure.protect(values, equations, k)
-    shown = [(s, t, int(c)) for i, (s, t, c) in enumerate(flows) if i not in hidden]
-    return shown, len(flows) - len(shown)
 
 
 def _funder_bodies(bodies: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -1068,7 +1026,7 @@ def load_upload(principal: Principal, files: list[tuple[str, bytes]], *, source_
     accounts.audit(store, principal.username, "data_load", role=principal.role, rows=sum(report.rows.values()),
                    detail=f"upload of {len(files)} file(s), source {report.source}"
                           + (", replacing" if replace else ""))
-    _bump()
+    changed()
     return report
 
 

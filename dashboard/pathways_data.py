@@ -141,7 +141,7 @@ def _ladder_common(audience: str, sites, ladder_id: str, uri: str, version: str)
         before = L.pathways_before(ds, lad)
         reach = L.pathway_reach(ds, lad)
         if audience == "funder":
-            flows, out["hidden_flows"] = data._funder_flows(flows, k)
+            flows, out["hidden_flows"] = disclosure.protect_flows(flows, k)
             first = out["overall"]["reached"].iloc[0] if len(out["overall"]) else None
             sequences = _funder_sequences(sequences, first, [o.id for o in lad.outcomes], k)
             before = _funder_before(before, k)
@@ -253,7 +253,7 @@ def _funder_km(km: pd.DataFrame, k: int) -> pd.DataFrame:
     for _key, part in km.groupby(["from_stage", "to_stage"], sort=False):
         if int(part["started"].iloc[0]) < k:
             continue
-        parts.append(data._thin_curve(part.reset_index(drop=True), k))
+        parts.append(disclosure.thin_curve(part.reset_index(drop=True), k))
     if not parts:
         return pd.DataFrame(columns=cols)
     return pd.concat(parts, ignore_index=True)[cols]

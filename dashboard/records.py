@@ -89,7 +89,7 @@ def refresh() -> None:
     """Make every loader read the store again on its next run (dashboard/data.py keys its caches by a data
     version that this bumps)."""
     from dashboard import data
-    data._bump()
+    data.changed()
 
 
 # -- checking with ingest's rules ---------------------------------------------------------------------------

@@ -16,14 +16,6 @@ __all__ = ["MEASURES", "write_person_measures", "person_measures"]
 
 MEASURES = ("degree", "betweenness", "constraint", "effective_size", "community", "isolated")
 
-_WRITE = ("UNWIND $rows AS row MATCH (p:Person {id: row.id}) "
-          "SET p.ct_degree = row.degree, p.ct_betweenness = row.betweenness, p.ct_constraint = row.constraint, "
-          "p.ct_effective_size = row.effective_size, p.ct_community = row.community, "
-          "p.ct_isolated = row.isolated, p.ct_version = $version RETURN count(p) AS n")
-_CLEAR_OLD = ("MATCH (p:Person) WHERE p.ct_version IS NOT NULL AND p.ct_version <> $version "
-              "REMOVE p.ct_degree, p.ct_betweenness, p.ct_constraint, p.ct_effective_size, p.ct_community, "
-              "p.ct_isolated, p.ct_version RETURN count(p) AS n")
-
 
 def _plain(v):
     if v is None:
@@ -51,17 +43,8 @@ def person_measures(ds) -> list[dict]:
     return rows
 
 
-def write_person_measures(store, version: str, ds=None, batch: int = 5000) -> int:
-    """Write the measures of the store's current data onto its Person nodes in one transaction; returns
-    how many people were written."""
-    ds = store.read() if ds is None else ds
-    rows = person_measures(ds)
-
-    def work(tx, rows):
-        written = 0
-        for i in range(0, len(rows), batch):
-            written += tx.run(_WRITE, rows=rows[i:i + batch], version=version).single()["n"]
-        tx.run(_CLEAR_OLD, version=version).consume()
-        return written
-
-    return store._call("writing per-person measures back", "write", work, rows)
+def write_person_measures(store, version: str, ds=None) -> int:
+    """Write the measures of the store's current data (``ds``: that data, if already read) onto its Person
+    nodes in one transaction (graph/measures.py); returns how many people were written."""
+    from graph.measures import write_person_measures as write
+    return write(store, person_measures(store.read() if ds is None else ds), version)

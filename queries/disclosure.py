@@ -26,7 +26,8 @@ from scipy.optimize import linprog
 
 from queries.privacy import SUPPRESSED, suppress_small
 
-__all__ = ["audit", "protect", "protect_mixing", "ratio_publishable", "shown_value", "Equation"]
+__all__ = ["audit", "protect", "protect_mixing", "protect_flows", "thin_curve", "ratio_publishable",
+           "shown_value", "Equation"]
 
 #: An equation: {cell: coefficient}, meaning sum(coefficient x value) == 0.
 Equation = Mapping[Hashable, float]
@@ -206,3 +207,45 @@ def protect_mixing(matrix: pd.DataFrame, k: int, all_ties: int | None = None) ->
     totals = {name: label((name,)) for name in ("within", "across", "known")}
     totals.update({f"{name}_shown": (name,) not in hidden for name in ("within", "across", "known")})
     return shaped, totals
+
+
+def protect_flows(flows: list[tuple], k: int) -> tuple[list[tuple], int]:
+    """Flows a funder may see, and how many are left out (dropped from the drawing).
+
+    A node's flows balance (in = out for every middle node), the flows out of the first node add up to the
+    people enrolled and those into seats to the people appointed (both on the Overview): all of it is one
+    set of equations, protected by LP-audited complementary suppression (:func:`protect`)."""
+    values = {i: int(c) for i, (_s, _t, c) in enumerate(flows)}
+    sources, targets = {s for s, _t, _c in flows}, {t for _s, t, _c in flows}
+    equations = []
+    for node in sources & targets:                       # in = out
+        eq = {i: (1.0 if t == node else 0.0) - (1.0 if s == node else 0.0) for i, (s, t, _c) in enumerate(flows)
+              if node in (s, t)}
+        equations.append(eq)
+    for name, members in (("first_total", [i for i, (s, _t, _c) in enumerate(flows) if s not in targets]),
+                          ("seat_total", [i for i, (_s, t, _c) in enumerate(flows) if t.endswith(" seat")])):
+        if members:
+            values[name] = sum(values[i] for i in members)
+            equations.append({**{i: 1.0 for i in members}, name: -1.0})
+    hidden = protect(values, equations, k)
+    shown = [(s, t, int(c)) for i, (s, t, c) in enumerate(flows) if i not in hidden]
+    return shown, len(flows) - len(shown)
+
+
+def thin_curve(km: pd.DataFrame, k: int) -> pd.DataFrame:
+    """A Kaplan-Meier curve whose every drawn step holds at least k seatings: each step of the full curve is
+    1/n of the people still waiting, so it gives away how many were seated that day. Steps are pooled: a
+    point is kept when the seatings since the last kept point reach k (the first point always)."""
+    if km.empty:
+        return km
+    survival = km["survival"].to_numpy(dtype=float)
+    at_risk = km["at_risk"].to_numpy(dtype=float)
+    previous = np.concatenate([[1.0], survival[:-1]])
+    events = np.rint(at_risk * (1 - np.divide(survival, previous, out=np.ones_like(survival), where=previous > 0)))
+    keep, since = [0], 0.0
+    for i in range(1, len(km)):
+        since += events[i]
+        if since >= k:
+            keep.append(i)
+            since = 0.0
+    return km.iloc[keep].reset_index(drop=True)

@@ -96,7 +96,7 @@ def test_while_a_new_version_is_computed_pages_show_the_previous_one_labelled(de
     from dashboard import data
     old = data.load_overview(FUNDER)
     analyses.stale_note()
-    data._bump()                               # new data version; the worker is off, so pretend it runs:
+    data.changed()                               # new data version; the worker is off, so pretend it runs:
     new_version = data._version(demo_store)
     analyses._set_status(demo_store, state="running", version=new_version, done=0, total=10,
                          heartbeat=time.time())
@@ -116,7 +116,7 @@ def test_the_worker_stores_every_planned_analysis_and_prunes_old_versions(demo_s
     from dashboard import data
     monkeypatch.setenv("CIVICTIES_BACKGROUND_ANALYSES", "1")
     data.load_overview(FUNDER)                 # a result of this version
-    data._bump()                               # a new version: the worker starts in the background
+    data.changed()                               # a new version: the worker starts in the background
     for _ in range(600):
         state = analyses.status(demo_store)
         if state.get("state") in ("done", "failed") and analyses._core(state.get("version", "")) == \

@@ -87,13 +87,11 @@ def _run_child(mode: str, uri: str) -> dict:
 
 
 def _browser(uri: str) -> dict:
-    from e2e_server import DashboardServer
-    from playwright.sync_api import sync_playwright
-    from test_e2e_browser import ARGS, CHROMIUM, _sign_in
+    from e2e_server import DashboardServer, chromium
+    from test_e2e_browser import _sign_in
     titles = ["Bridging and tie formation", "Outreach", "Pipeline to seats", "Data", "Overview"]
     out = {}
-    with DashboardServer(uri, env={"CIVICTIES_BACKGROUND_ANALYSES": "0"}) as server, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with DashboardServer(uri, env={"CIVICTIES_BACKGROUND_ANALYSES": "0"}) as server, chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1200})
         t0 = time.perf_counter()
         _sign_in(page, server.url, "t-admin")
@@ -106,7 +104,6 @@ def _browser(uri: str) -> dict:
                    or page.locator('[data-testid="stSpinner"]').count()):
                 time.sleep(0.05)
             out[title] = round(time.perf_counter() - t0, 2)
-        browser.close()
     return out
 
 

@@ -33,7 +33,6 @@ a missing role is a parent) who reached its first stage.
 """
 from __future__ import annotations
 
-import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -46,7 +45,7 @@ import pandas as pd
 from graph.dataset import Dataset
 from graph.model import ATTENDANCE_ROLES, EVENT_KINDS, ROLES, TABLES
 from queries.errors import QueryError
-from queries.pipeline import _as_of, _civic_people, _dates, _enrollments, _graduates
+from queries.pipeline import _as_of, _civic_people, _dates, _enrollments, _graduates, km_curve
 
 __all__ = [
     "Criterion", "Stage", "Ladder", "LadderError", "SHIPPED", "SOURCES", "GROUPINGS", "parse_ladder", "load_ladder",
@@ -789,21 +788,9 @@ def _groups(ds: Dataset, rows: pd.DataFrame, by: str | None) -> pd.DataFrame:
 
 
 def _km(duration: pd.Series, event: pd.Series) -> pd.DataFrame:
-    """A Kaplan-Meier curve with its band, at-risk counts and median (as queries.pipeline.time_to_seat)."""
-    from lifelines import KaplanMeierFitter
-
-    kmf = KaplanMeierFitter()
-    kmf.fit(duration.astype(float), event_observed=event.astype(bool))
-    sf = kmf.survival_function_.iloc[:, 0]
-    ci = kmf.confidence_interval_
-    at_risk = kmf.event_table["at_risk"].reindex(sf.index)
-    median = float(kmf.median_survival_time_)
-    return pd.DataFrame({
-        "timeline": sf.index.astype(float), "survival": sf.to_numpy(dtype=float),
-        "ci_lower": ci.iloc[:, 0].to_numpy(dtype=float), "ci_upper": ci.iloc[:, 1].to_numpy(dtype=float),
-        "at_risk": at_risk.fillna(0).to_numpy(dtype=int),
-        "median_days": median if math.isfinite(median) else float("nan"),
-        "started": len(duration), "moved": int(event.astype(bool).sum())})
+    """A Kaplan-Meier curve with its band, at-risk counts and median (queries.pipeline.km_curve), with how many
+    started and moved up."""
+    return km_curve(duration, event).assign(started=len(duration), moved=int(event.astype(bool).sum()))
 
 
 def _first_pathway_day(ds: Dataset, ladder: Ladder) -> pd.Series:

@@ -122,23 +122,28 @@ def time_to_seat(ds: Dataset, *, by: str | None = None, as_of: date | str | None
     end = g["start"].where(event, as_of_ts)
     g = g.assign(event=event, duration=(end - g["completed"]).dt.days.astype(float))
     g["group"] = _group_of(ds, g.rename(columns={"grad_cohort": "cohort_id"}), by)
-    from lifelines import KaplanMeierFitter
-
-    frames = []
-    for group, part in g.groupby("group", sort=True):
-        kmf = KaplanMeierFitter()
-        kmf.fit(part["duration"], event_observed=part["event"])
-        sf = kmf.survival_function_.iloc[:, 0]
-        ci = kmf.confidence_interval_
-        at_risk = kmf.event_table["at_risk"].reindex(sf.index)
-        median = float(kmf.median_survival_time_)
-        frames.append(pd.DataFrame({
-            "group": group, "timeline": sf.index.astype(float), "survival": sf.to_numpy(dtype=float),
-            "ci_lower": ci.iloc[:, 0].to_numpy(dtype=float), "ci_upper": ci.iloc[:, 1].to_numpy(dtype=float),
-            "at_risk": at_risk.fillna(0).to_numpy(dtype=int),
-            "median_days": median if math.isfinite(median) else float("nan"),
-            "graduates": len(part), "appointed": int(part["event"].sum())}))
+    frames = [km_curve(part["duration"], part["event"]).assign(group=group, graduates=len(part),
+                                                                appointed=int(part["event"].sum()))
+              for group, part in g.groupby("group", sort=True)]
     return pd.concat(frames, ignore_index=True)[cols]
+
+
+def km_curve(duration: pd.Series, event: pd.Series) -> pd.DataFrame:
+    """One Kaplan-Meier curve (lifelines): timeline, survival, its 95% band (ci_lower, ci_upper), at_risk
+    at each time and median_days (NaN when the curve never falls to 0.5). ``duration``: days watched;
+    ``event``: whether the step happened (else censored)."""
+    from lifelines import KaplanMeierFitter
+    kmf = KaplanMeierFitter()
+    kmf.fit(duration.astype(float), event_observed=event.astype(bool))
+    sf = kmf.survival_function_.iloc[:, 0]
+    ci = kmf.confidence_interval_
+    at_risk = kmf.event_table["at_risk"].reindex(sf.index)
+    median = float(kmf.median_survival_time_)
+    return pd.DataFrame({
+        "timeline": sf.index.astype(float), "survival": sf.to_numpy(dtype=float),
+        "ci_lower": ci.iloc[:, 0].to_numpy(dtype=float), "ci_upper": ci.iloc[:, 1].to_numpy(dtype=float),
+        "at_risk": at_risk.fillna(0).to_numpy(dtype=int),
+        "median_days": median if math.isfinite(median) else float("nan")})
 
 
 def seats_by_body(ds: Dataset, *, as_of: date | str | None = None) -> pd.DataFrame:

@@ -64,6 +64,40 @@ def _add_markup_person(folder: Path) -> None:
                     "tie_type": "friend", "wave": "pre", "observed_on": "2019-01-21"})
 
 
+#: Debian's Chromium, driven by Playwright (a test tool's own browser download fails here).
+CHROMIUM = os.environ.get("CIVICTIES_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def require_browser() -> None:
+    """Skip the calling test module when Playwright or Chromium is missing; in CI (CI=true), fail instead."""
+    import pytest
+    problem = None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        problem = "the playwright package is not installed (pip install -e '.[test]')"
+    if problem is None and not Path(CHROMIUM).exists():
+        problem = f"Chromium is not at {CHROMIUM}: install it with `apt-get install chromium` (or set CIVICTIES_CHROMIUM)"
+    if problem:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"browser tests must run in CI, but {problem}", pytrace=False)
+        pytest.skip(f"browser tests skipped: {problem}", allow_module_level=True)
+
+
+@contextmanager
+def chromium():
+    """A headless Chromium launched through Playwright, closed afterwards."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 @contextmanager
 def demo_store(folder: str | Path, *, parents: int | None = None):
     """Write the demo package (CIVICTIES_DEMO_PARENTS parents unless given) plus the markup-named parent into

@@ -17,11 +17,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from e2e_server import ROOT, DashboardServer, demo_store  # noqa: E402
-from test_e2e_browser import (ARGS, CHROMIUM, Watch, _go, _network_frame, _no_exception, _sign_in,  # noqa: E402
+from e2e_server import ROOT, DashboardServer, chromium, demo_store  # noqa: E402
+from test_e2e_browser import (Watch, _go, _network_frame, _no_exception, _sign_in,  # noqa: E402
                               _wait_ready)
 
-from playwright.sync_api import sync_playwright  # noqa: E402  (test_e2e_browser skips when it is missing)
 
 SHOTS = Path(os.environ.get("CIVICTIES_SHOTS") or ROOT / "artifacts" / "screenshots" / "actions")
 CHANGED = {"admin": ["Overview", "Bridging and tie formation", "Network explorer", "Outreach", "Family card",
@@ -42,10 +41,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

@@ -25,11 +25,9 @@ import sys
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from e2e_server import PASSWORD, ROOT, XSS_NAME, DashboardServer, demo_store  # noqa: E402
+from e2e_server import (ARGS, CHROMIUM, PASSWORD, ROOT, XSS_NAME, DashboardServer, chromium,  # noqa: E402,F401
+                        demo_store, require_browser)
 
-CHROMIUM = os.environ.get("CIVICTIES_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SHOTS = ROOT / "artifacts" / "screenshots"
 # (file name, url path, title in the navigation and the page's heading)
 PAGES = [("overview", "", "Overview"), ("bridging", "bridging", "Bridging and tie formation"),
@@ -39,22 +37,10 @@ ADMIN_PAGES = [("accounts", "accounts", "Accounts"), ("audit", "audit", "Audit l
 PAGE_TIMEOUT_S = 150
 
 
-def _require_browser():
-    problem = None
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        problem = "the playwright package is not installed (pip install -e '.[test]')"
-    if problem is None and not Path(CHROMIUM).exists():
-        problem = f"Chromium is not at {CHROMIUM}: install it with `apt-get install chromium` (or set CIVICTIES_CHROMIUM)"
-    if problem:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"browser tests must run in CI, but {problem}", pytrace=False)
-        pytest.skip(f"browser tests skipped: {problem}", allow_module_level=True)
 
 
-_require_browser()
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+require_browser()
+from playwright.sync_api import Page  # noqa: E402
 
 
 # -- fixtures -------------------------------------------------------------------------------------------------
@@ -74,10 +60,8 @@ def server(demo):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 class Watch:

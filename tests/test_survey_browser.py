@@ -20,33 +20,18 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from e2e_server import PASSWORD, ROOT, DashboardServer, demo_store  # noqa: E402
+from e2e_server import PASSWORD, ROOT, DashboardServer, chromium, demo_store, require_browser  # noqa: E402
 
-CHROMIUM = os.environ.get("CIVICTIES_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SHOTS = Path(os.environ.get("CIVICTIES_SURVEY_SHOTS") or ROOT / "artifacts" / "screenshots")
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 HOSTILE = "<script>alert(1)</script>"
 WAIT_S = 90
 
 
-def _require_browser():
-    problem = None
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        problem = "the playwright package is not installed (pip install -e '.[test]')"
-    if problem is None and not Path(CHROMIUM).exists():
-        problem = f"Chromium is not at {CHROMIUM}: install it with `apt-get install chromium`"
-    if problem:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"browser tests must run in CI, but {problem}", pytrace=False)
-        pytest.skip(f"browser tests skipped: {problem}", allow_module_level=True)
 
 
-_require_browser()
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+require_browser()
+from playwright.sync_api import Page  # noqa: E402
 
 
 # -- the demo with survey waves -------------------------------------------------------------------------------
@@ -99,10 +84,8 @@ def server(demo):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 class Watch:

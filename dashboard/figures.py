@@ -269,11 +269,25 @@ def figure_sankey(flows: Iterable[Sequence]) -> go.Figure:
 
 
 def figure_funnel_by(table: pd.DataFrame, *, by: str = "group", title: str = "The funnel by group") -> go.Figure:
-    """Grouped bars: enrolled, graduated, civic, appointed per group (`by` column; counts or suppressed labels)."""
+    """Grouped bars: enrolled, graduated, civic, appointed per group (`by` column; counts or suppressed labels).
+
+    Labels are always upright: up to six groups the bars stand; with more (e.g. by cohort) they lie down, one
+    row per group, so that neither the bars' numbers nor the group names have to turn sideways."""
     stages = [c for c in ("enrolled", "graduated", "civic", "appointed") if c in table]
-    fig = go.Figure([_bar(name=s.replace("_", " "), x=[str(v) for v in table[by]], values=list(table[s]))
-                     for s in stages])
-    return _layout(fig, title, barmode="group", yaxis_title="people")
+    groups = [str(v) for v in table[by]]
+    lying = len(groups) > 6
+    bars = []
+    for s in stages:
+        b = _bars(list(table[s]))
+        marker = dict(pattern_shape=b["marker_pattern_shape"], opacity=b["marker_opacity"])
+        where = dict(x=b["y"], y=groups, orientation="h") if lying else dict(x=groups, y=b["y"])
+        bars.append(go.Bar(name=s.replace("_", " "), text=b["text"], textangle=0, textposition="outside",
+                           cliponaxis=False, marker=marker, **where))
+    fig = go.Figure(bars)
+    if lying:
+        return _layout(fig, title, barmode="group", xaxis_title="people", height=max(400, 18 * len(stages) *
+                       len(groups) + 140), yaxis=dict(autorange="reversed", type="category"))
+    return _layout(fig, title, barmode="group", yaxis_title="people", xaxis_type="category")
 
 
 def figure_time_to_seat(curve: pd.DataFrame) -> go.Figure:

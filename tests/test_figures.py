@@ -116,6 +116,19 @@ def test_funnel_by_draws_a_bar_per_stage():
     assert [t.name for t in fig.data] == ["enrolled", "graduated", "civic", "appointed"]
     assert list(fig.data[1].y) == [30, 10] and list(fig.data[2].text) == ["10", "suppressed"]
     assert list(fig.data[2].marker.pattern.shape) == ["", "/"]
+    assert all(t.textangle == 0 for t in fig.data)  # numbers never turn sideways
+    assert fig.data[0].orientation is None and list(fig.data[0].x) == ["S1", "S2"]
+
+
+def test_funnel_by_many_groups_lies_down_with_upright_labels():
+    cohorts = [f"C{i:02d}" for i in range(12)]
+    table = pd.DataFrame({"cohort": cohorts, "enrolled": list(range(20, 32)), "graduated": ["<10"] * 12})
+    fig = figures.figure_funnel_by(table, by="cohort")
+    assert [t.orientation for t in fig.data] == ["h", "h"]
+    assert list(fig.data[0].y) == cohorts and list(fig.data[0].x) == list(range(20, 32))
+    assert list(fig.data[1].x) == [10] * 12 and list(fig.data[1].text) == ["<10"] * 12
+    assert all(t.textangle == 0 for t in fig.data) and fig.layout.yaxis.autorange == "reversed"
+    assert fig.layout.height >= 18 * 2 * 12
 
 
 def test_time_to_seat_plots_share_seated():

@@ -18,13 +18,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
-from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from spreadsheets import row, workbook, write_xlsx  # noqa: E402  (the hand-made files the tests use too)
 
 
 @dataclass
@@ -47,59 +47,6 @@ def csvs(folder: Path, **tables: str | bytes) -> Path:
         data = text if isinstance(text, bytes) else text.encode("utf-8")
         (folder / f"{name}.csv").write_bytes(data)
     return folder
-
-
-def xlsx(path: Path, sheets: dict[str, str], dimensions: dict | None = None) -> Path:
-    """A hand-made workbook (sheet XML given)."""
-    dimensions = dimensions or {}
-    ns = "http://schemas.openxmlformats.org"
-    ct = [f'<Types xmlns="{ns}/package/2006/content-types"><Default Extension="rels" '
-          f'ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
-          f'ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
-          f'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>']
-    wb = [f'<workbook xmlns="{ns}/spreadsheetml/2006/main" xmlns:r="{ns}/officeDocument/2006/relationships"><sheets>']
-    rels = [f'<Relationships xmlns="{ns}/package/2006/relationships">']
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for i, (title, body) in enumerate(sheets.items(), 1):
-            ct.append(f'<Override PartName="/xl/worksheets/sheet{i}.xml" '
-                      f'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>')
-            wb.append(f'<sheet name="{escape(title)}" sheetId="{i}" r:id="rId{i}"/>')
-            rels.append(f'<Relationship Id="rId{i}" Target="worksheets/sheet{i}.xml" '
-                        f'Type="{ns}/officeDocument/2006/relationships/worksheet"/>')
-            dim = f'<dimension ref="{dimensions[title]}"/>' if title in dimensions else ""
-            head = f'<worksheet xmlns="{ns}/spreadsheetml/2006/main">{dim}<sheetData>'
-            if callable(body):                    # a generator of chunks: a sheet too large to hold in memory
-                with z.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=True) as f:
-                    f.write(head.encode())
-                    for chunk in body():
-                        f.write(chunk)
-                    f.write(b"</sheetData></worksheet>")
-            else:
-                z.writestr(f"xl/worksheets/sheet{i}.xml", head + body + "</sheetData></worksheet>")
-        z.writestr("[Content_Types].xml", "".join(ct) + "</Types>")
-        z.writestr("_rels/.rels", f'<Relationships xmlns="{ns}/package/2006/relationships"><Relationship Id="rId1" '
-                                  f'Type="{ns}/officeDocument/2006/relationships/officeDocument" '
-                                  f'Target="xl/workbook.xml"/></Relationships>')
-        z.writestr("xl/workbook.xml", "".join(wb) + "</sheets></workbook>")
-        z.writestr("xl/_rels/workbook.xml.rels", "".join(rels) + "</Relationships>")
-    return path
-
-
-def row(r: int, *values: str) -> str:
-    return f'<row r="{r}">' + "".join(f'<c r="{chr(65 + i)}{r}" t="inlineStr"><is><t>{escape(v)}</t></is></c>'
-                                      for i, v in enumerate(values) if v) + "</row>"
-
-
-def typed_workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
-    import openpyxl
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows in sheets.items():
-        ws = wb.create_sheet(title)
-        for r in rows:
-            ws.append(r)
-    wb.save(path)
-    return path
 
 
 def big_csv(path: Path, header: list[str], rows) -> None:
@@ -186,7 +133,7 @@ def _zip_bomb(d: Path) -> list:
     def body():
         for _ in range(500):                              # 300 MB of XML, about 0.3 MB compressed
             yield chunk
-    return ingest(xlsx(d / "bomb.xlsx", {"people": body}))
+    return ingest(write_xlsx(d / "bomb.xlsx", {"people": body}))
 
 
 def cases() -> list[Case]:
@@ -207,23 +154,23 @@ def cases() -> list[Case]:
              ("appears twice",)),
         Case("an extra column named id", lambda d: ingest(csvs(d / "p", people="person_id,id\nP1,legacy-7\n")), 0,
              (), people_are({"P1": {"id": "legacy-7"}})),
-        Case("formula without saved result", lambda d: ingest(xlsx(d / "b.xlsx", {"people": row(
+        Case("formula without saved result", lambda d: ingest(write_xlsx(d / "b.xlsx", {"people": row(
             1, "person_id", "name") + '<row r="2"><c r="A2" t="inlineStr"><is><t>P1</t></is></c>'
             '<c r="B2"><f>UPPER("ana")</f></c></row>'})), 1, ("formula", "never saved", "row 2, column name")),
-        Case("formula in an id", lambda d: ingest(xlsx(d / "b.xlsx", {"people": row(1, "person_id")
+        Case("formula in an id", lambda d: ingest(write_xlsx(d / "b.xlsx", {"people": row(1, "person_id")
                                                    + '<row r="2"><c r="A2"><f>"P"&amp;1</f></c></row>'})), 1,
              ("formula",), absent=("Traceback", "required value is empty")),
-        Case("formula with saved result", lambda d: ingest(xlsx(d / "b.xlsx", {"people": row(1, "person_id", "name")
+        Case("formula with saved result", lambda d: ingest(write_xlsx(d / "b.xlsx", {"people": row(1, "person_id", "name")
              + '<row r="2"><c r="A2" t="inlineStr"><is><t>P1</t></is></c><c r="B2" t="str"><f>UPPER("ana")</f>'
                '<v>ANA</v></c></row>'})), 0, (), people_are({"P1": {"name": "ANA"}})),
-        Case("two sheets for one table", lambda d: ingest(typed_workbook(d / "b.xlsx", {
+        Case("two sheets for one table", lambda d: ingest(workbook(d / "b.xlsx", {
             "people": [["person_id"], ["P1"]], "People ": [["person_id"], ["P2"]]})), 1, ("two sheets",)),
         Case("control character in text (note)", lambda d: ingest(csvs(d / "p", people="person_id,name\nP1,A\x07na\n")),
              0, ("invisible control character",), people_are({"P1": {"name": "A\x07na"}})),
         Case("look-alike id (note)", lambda d: ingest(csvs(d / "p", people="person_id\nP000001\n\u0420000001\n")), 0,
              ("looks like 'P000001'",), counts_are(Person=2)),
         # 7-8. valid data accepted
-        Case("Excel date cells", lambda d: ingest(typed_workbook(d / "b.xlsx", {
+        Case("Excel date cells", lambda d: ingest(workbook(d / "b.xlsx", {
             "people": [["person_id"], ["P1"]],
             "cohorts": [["cohort_id", "start_date", "end_date"], ["C1", _dt(2024, 9, 15), _dt(2025, 6, 1)]]})),
              0, (), _cohort_dates("2024-09-15", "2025-06-01")),
@@ -233,10 +180,10 @@ def cases() -> list[Case]:
                                                                             "P1,B1,2024-01-01,9999-12-31\n")),
              0, (), counts_are(APPOINTED_TO=1)),
         # 9. memory and time
-        Case("one cell at XFD1048576 (declared range)", lambda d: ingest(xlsx(
-            d / "b.xlsx", {"people": row(1, "person_id") + row(2, "P1")}, {"people": "A1:XFD1048576"})), 1,
+        Case("one cell at XFD1048576 (declared range)", lambda d: ingest(write_xlsx(
+            d / "b.xlsx", {"people": row(1, "person_id") + row(2, "P1")}, dimensions={"people": "A1:XFD1048576"})), 1,
              ("CIVICTIES_MAX_COLUMNS",)),
-        Case("one cell at XFD1048576 (no declared range)", lambda d: ingest(xlsx(d / "b.xlsx", {
+        Case("one cell at XFD1048576 (no declared range)", lambda d: ingest(write_xlsx(d / "b.xlsx", {
             "people": row(1, "person_id") + '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is>'
                                            '</c></row>'})), 1, ("CIVICTIES_MAX_COLUMNS",)),
         Case("a sheet expanding to 300 MB (zip bomb)", _zip_bomb, 1, ("CIVICTIES_MAX_XLSX",)),
@@ -275,7 +222,7 @@ def cases() -> list[Case]:
         Case("a Latin-1 byte", lambda d: ingest(csvs(d / "p", people="person_id,name\nP1,Caf\xe9\n".encode("latin-1"))),
              1, ("row 2", "0xE9", "UTF-8")),
         # 13. messages that say what is wrong
-        Case("a workbook without a people sheet", lambda d: ingest(typed_workbook(d / "b.xlsx", {
+        Case("a workbook without a people sheet", lambda d: ingest(workbook(d / "b.xlsx", {
             "ties": [["from_person_id"], ["P1"]]})), 1, ("no sheet named 'people'",), absent=("people.csv",)),
         Case("a password-protected workbook", lambda d: ingest(_write(d / "b.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
                                                                       + bytes(4000))), 1, ("password-protected",)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import sqlite3
+import sys
 import time
 import zipfile
 from datetime import date, datetime
@@ -20,6 +21,9 @@ from graph.store import NoStoreError, SQLiteStore, open_store
 from ingest.load import check_package, load_package, raw_from_uploads
 from ingest.problems import IngestError
 from ingest.read import read_package
+
+sys.path.insert(0, str(Path(__file__).parent))
+from spreadsheets import row, workbook, write_xlsx  # noqa: E402
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
@@ -50,58 +54,6 @@ def refused(package, *words) -> str:
     for w in words:
         assert w in text, text
     return text
-
-
-def write_xlsx(path: Path, sheets: dict[str, str], *, dimensions: dict | None = None, extra: dict | None = None):
-    """A minimal .xlsx made by hand (sheet XML given), so tests can write what openpyxl would not: formulas with
-    or without saved results, a declared used range, cells far away."""
-    dimensions = dimensions or {}
-    ns = "http://schemas.openxmlformats.org"
-    ct = [f'<Types xmlns="{ns}/package/2006/content-types">'
-          f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-          f'<Default Extension="xml" ContentType="application/xml"/>'
-          f'<Override PartName="/xl/workbook.xml" '
-          f'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>']
-    wb = [f'<workbook xmlns="{ns}/spreadsheetml/2006/main" xmlns:r="{ns}/officeDocument/2006/relationships"><sheets>']
-    rels = [f'<Relationships xmlns="{ns}/package/2006/relationships">']
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for i, (title, body) in enumerate(sheets.items(), 1):
-            ct.append(f'<Override PartName="/xl/worksheets/sheet{i}.xml" '
-                      f'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>')
-            wb.append(f'<sheet name="{escape(title)}" sheetId="{i}" r:id="rId{i}"/>')
-            rels.append(f'<Relationship Id="rId{i}" Target="worksheets/sheet{i}.xml" '
-                        f'Type="{ns}/officeDocument/2006/relationships/worksheet"/>')
-            dim = f'<dimension ref="{dimensions[title]}"/>' if title in dimensions else ""
-            z.writestr(f"xl/worksheets/sheet{i}.xml", f'<worksheet xmlns="{ns}/spreadsheetml/2006/main">{dim}'
-                                                       f"<sheetData>{body}</sheetData></worksheet>")
-        z.writestr("[Content_Types].xml", "".join(ct) + "</Types>")
-        z.writestr("_rels/.rels", f'<Relationships xmlns="{ns}/package/2006/relationships"><Relationship Id="rId1" '
-                                  f'Type="{ns}/officeDocument/2006/relationships/officeDocument" '
-                                  f'Target="xl/workbook.xml"/></Relationships>')
-        z.writestr("xl/workbook.xml", "".join(wb) + "</sheets></workbook>")
-        z.writestr("xl/_rels/workbook.xml.rels", "".join(rels) + "</Relationships>")
-        for name, data in (extra or {}).items():
-            z.writestr(name, data)
-    return path
-
-
-def row(r: int, *values: str) -> str:
-    cells = "".join(f'<c r="{chr(65 + i)}{r}" t="inlineStr"><is><t>{escape(v)}</t></is></c>'
-                    for i, v in enumerate(values) if v != "")
-    return f'<row r="{r}">{cells}</row>'
-
-
-def workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
-    """A workbook written by openpyxl (typed cells: dates, numbers) with one sheet per table."""
-    import openpyxl
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows in sheets.items():
-        ws = wb.create_sheet(title)
-        for r in rows:
-            ws.append(r)
-    wb.save(path)
-    return path
 
 
 def loaded(package, tmp_path, name="store.sqlite"):

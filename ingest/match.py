@@ -16,16 +16,20 @@ measures):
    (de, la, del...) split off, suffixes (Jr, Sr, II) kept aside; nicknames map to their names
    (ingest/nicknames.csv: Bob -> Robert, Lupe -> Guadalupe, Pepe -> José).
 2. *Block*: only records that share a key are compared: a given-name initial with a whole other token
-   (initials, swapped order, double surnames), and a given name (or its formal name) with a surname within one
-   typing error (the surname's one-letter deletions). Email and phone are keys too.
+   (initials, swapped order, double surnames; an initial written last), and a given name (or its formal name)
+   with a surname within one typing error (the surname's one-letter deletions). Email and phone are keys too.
+   Keys are integers built per distinct name and joined across sources with numpy.
 3. *Score*: each field's agreement level adds log2(m/u) to the match weight (m: how often true matches
    agree so; u: how often two random records do). Name agreement is adjusted for how common the name is
-   (term frequency: a shared rare surname says more than a shared common one). The weight and a prior of one
-   match among the other side's people give a probability.
+   (term frequency: a shared rare surname says more than a shared common one; so does a typo of a rare surname,
+   and an initial of a rare letter). Survey names have their own m (recalled names are noisier). The weight and
+   a prior of one match among the people a record may be (the larger source; everyone for a survey name) give
+   a probability.
 4. *Decide*: at or above `upper` a match is accepted automatically; from `lower` to `upper` it goes to review;
    below `lower` it stays unmatched. Ambiguity always goes to review: a record with two candidates (of one
    other source) whose weights are within `AMBIGUITY_MARGIN` bits, e.g. two different people of the same name.
-   So does a pair whose given names agree only by an initial ("M. Lopez"), unless email or phone agree.
+   So does a pair whose given names agree only by an initial ("M. Lopez"), unless email or phone agree. And
+   namesakes that are together at least `lower` likely though none alone is (`_jointly_likely`).
    Nothing is merged below `upper`.
 
 Pairs with a decision (accepted, rejected, different people) are not proposed again, and a record already
@@ -51,13 +55,14 @@ from graph import matches
 from graph.dataset import Dataset
 from ingest.problems import Problem
 
-__all__ = ["DEFAULT_UPPER", "DEFAULT_LOWER", "AMBIGUITY_MARGIN", "Proposal", "parse_name", "nicknames",
-           "build_records", "propose", "run", "thresholds", "review_queue", "apply_resolutions", "read_decisions_csv",
+__all__ = ["DEFAULT_UPPER", "DEFAULT_LOWER", "AMBIGUITY_MARGIN", "NAMESAKE_MARGIN", "Proposal", "parse_name",
+           "nicknames", "build_records", "propose", "run", "thresholds", "review_queue", "apply_resolutions", "read_decisions_csv",
            "DECISION_WORDS"]
 
 DEFAULT_UPPER = 0.99      # at or above: accepted automatically (CIVICTIES_MATCH_AUTO)
 DEFAULT_LOWER = 0.20      # below: left unmatched (CIVICTIES_MATCH_REVIEW)
 AMBIGUITY_MARGIN = 4.0    # bits: a second candidate less than 2**4 = 16 times less likely makes a pair ambiguous
+NAMESAKE_MARGIN = 2.0     # bits: namesakes together likely go to review when within 2**2 = 4 times the best's odds
 MAX_BLOCK = 2000          # a blocking key shared by more records than this is skipped (it says nothing)
 
 NICKNAMES_CSV = Path(__file__).with_name("nicknames.csv")
@@ -71,11 +76,17 @@ _FIELDS = ("site_id", "neighborhood", "family_id", "school_id", "email", "phone"
 # "tf" means u is the frequency of the agreeing value (term-frequency adjustment). Missing values weigh 0.
 # A level's u is what chance gives for that level: for a nickname, that the other record is the same name
 # written as a nickname (its frequency times the share of nicknames, 0.1); for an initial, that one side is
-# an initial (0.05) and the letters agree (0.07).
-_GIVEN = {"exact": (0.78, "tf"), "nickname": (0.08, "tf", 0.1), "initial": (0.05, 0.0035), "typo": (0.06, 0.004),
-          "disagree": (0.03, 0.92)}
-_FAMILY = {"exact": (0.70, "tf"), "shares": (0.20, "tf"), "typo": (0.06, 0.002), "initial": (0.02, 0.002),
-           "disagree": (0.02, 0.97)}
+# an initial (0.05) times how common given names of that letter are; for a surname one typing error apart, how
+# common the surname that is spelled right is (a misspelling is rare, so the more common of the two: a typo of
+# "Garcia" says little, a typo of a surname three families carry says much).
+_GIVEN = {"exact": (0.66, "tf"), "nickname": (0.13, "tf", 0.1), "initial": (0.09, "tf", 0.05),
+          "typo": (0.10, 0.004), "disagree": (0.02, 0.92)}
+_FAMILY = {"exact": (0.82, "tf"), "shares": (0.07, "tf"), "typo": (0.08, "tf"), "initial": (0.02, 0.002),
+           "disagree": (0.01, 0.97)}
+# A survey name is recalled from memory, not copied from a form: nicknames, initials and misspellings are far more
+# common (m), what chance gives (u) is the same.
+_M_SURVEY = {"given": {"exact": 0.40, "nickname": 0.22, "initial": 0.22, "typo": 0.14, "disagree": 0.02},
+             "family": {"exact": 0.76, "shares": 0.08, "typo": 0.12, "initial": 0.02, "disagree": 0.02}}
 _OTHER = {  # field: (m agree, u agree, m disagree, u disagree)
     "site_id": (0.90, 0.20, 0.10, 0.80), "neighborhood": (0.85, 0.12, 0.15, 0.88),
     "family_id": (0.70, 0.0005, 0.30, 0.9995), "school_id": (0.80, 0.10, 0.20, 0.90),
@@ -245,48 +256,55 @@ def propose(ds: Dataset, *, upper: float = DEFAULT_UPPER, lower: float = DEFAULT
     recs = build_records(ds) if records is None else records
     out = Proposal(records=len(recs), people=int((recs["kind"] == "person").sum()),
                    names=int((recs["kind"] == "name").sum()), upper=upper, lower=lower)
-    parsed = [parse_name(n) for n in recs["name"]]
+    name_code, distinct = pd.factorize(recs["name"])
+    parsed_distinct = [parse_name(n) for n in distinct]
+    parsed = [parsed_distinct[c] if c >= 0 else ((), "") for c in name_code]
     left, right = _block(recs, parsed)
     out.pairs_compared = len(left)
     if not len(left):
         out.seconds = time.perf_counter() - t0
         return out
     weight, levels = _score(recs, parsed, left, right, n_people=max(out.people, 2))
-    prob = 1.0 / (1.0 + np.exp2(-(weight - math.log2(max(out.people, 2)))))
-    keep = prob >= lower
-    out.below_lower = int((~keep).sum())
-    left, right, weight, prob = left[keep], right[keep], weight[keep], prob[keep]
-    levels = {k: v[keep] for k, v in levels.items()}
     rid = recs["rid"].to_numpy()
     kind = recs["kind"].to_numpy()
     source = recs["source"].to_numpy()
+    prior = _prior_bits(left, right, source, kind)
+    prob = 1.0 / (1.0 + np.exp2(-(weight - prior)))
+    jointly = _jointly_likely(left, right, weight, source, kind, prior=prior, lower=lower)
+    keep = (prob >= lower) | jointly
+    out.below_lower = int((~keep).sum())
+    left, right, weight, prob, jointly = left[keep], right[keep], weight[keep], prob[keep], jointly[keep]
+    levels = {k: v[keep] for k, v in levels.items()}
     decisions = decisions or {}
     taken = _taken(decisions, dict(zip(rid, source)))
-    rows = []
-    for n, (i, j) in enumerate(zip(left, right)):
-        key = matches.pair_key(rid[i], rid[j])
-        if key in decisions:
-            continue
-        if (rid[i], source[j]) in taken or (rid[j], source[i]) in taken:
-            continue
-        rows.append((i, j, n))
-    if not rows:
+    if decisions:
+        rows = [(i, j, n) for n, (i, j) in enumerate(zip(left, right))
+                if matches.pair_key(rid[i], rid[j]) not in decisions
+                and (rid[i], source[j]) not in taken and (rid[j], source[i]) not in taken]
+        frame = pd.DataFrame(rows, columns=["i", "j", "n"], dtype=np.int64)
+    else:
+        frame = pd.DataFrame({"i": left, "j": right, "n": np.arange(len(left))})
+    if not len(frame):
         out.seconds = time.perf_counter() - t0
         return out
-    frame = pd.DataFrame(rows, columns=["i", "j", "n"])
     frame["w"] = weight[frame["n"]]
     frame["p"] = prob[frame["n"]]
     frame["src_i"] = source[frame["i"]]
     frame["src_j"] = source[frame["j"]]
     ambiguous = _ambiguous(frame, kind)
+    # each field's level as its name, looked up once per level rather than once per pair
+    named_levels = {f: np.array([_level_name(f, c) for c in range(max(int(v.max(initial=0)), 1) + 1)],
+                                dtype=object)[v.astype(np.int64)] for f, v in levels.items()}
     for k, r in enumerate(frame.itertuples(index=False)):
         i, j, n = int(r.i), int(r.j), int(r.n)
         left_id, right_id = matches.pair_key(rid[i], rid[j])
         reasons = []
         if ambiguous[k]:
             reasons.append("ambiguous: another candidate scores close")
+        if jointly[n] and r.p < lower:
+            reasons.append("ambiguous: namesakes that together are likely, none alone")
         cand = {"left": left_id, "right": right_id, "score": round(float(r.p), 6), "weight": round(float(r.w), 3),
-                "evidence": {f: _level_name(f, levels[f][n]) for f in levels}, "reasons": reasons}
+                "evidence": {f: named_levels[f][n] for f in levels}, "reasons": reasons}
         weak = (levels["given"][n] in (_CODE["initial"], _CODE["missing"])
                 and levels["email"][n] != 0 and levels["phone"][n] != 0)
         if weak and r.p >= upper:
@@ -312,6 +330,44 @@ def _taken(decisions: dict, source_of: dict) -> set:
         if d.get("decision") == "accepted":
             out.add((a, source_of.get(b, "?")))
             out.add((b, source_of.get(a, "?")))
+    return out
+
+
+def _prior_bits(left: np.ndarray, right: np.ndarray, source: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """-log2 of the prior odds that a pair is a match: one match among the people it may be: for two people, the
+    larger of their two sources (each person of the smaller one is at most one of the larger); for a survey name,
+    everyone (it may name a person of any source)."""
+    is_person = kind == "person"
+    people = max(int(is_person.sum()), 2)
+    codes, uniques = pd.factorize(source)
+    size = np.bincount(codes[is_person], minlength=len(uniques)).astype(float)
+    larger = np.maximum(size[codes[left]], size[codes[right]])
+    both = is_person[left] & is_person[right]
+    return np.log2(np.where(both, np.maximum(larger, 2.0), people))
+
+
+def _jointly_likely(left: np.ndarray, right: np.ndarray, weight: np.ndarray, source: np.ndarray, kind: np.ndarray,
+                    *, prior: np.ndarray, lower: float) -> np.ndarray:
+    """Pairs of a record whose candidates (of one other source) are together at least `lower` likely to hold its
+    match, though each alone may be less: the record's best candidate and those within NAMESAKE_MARGIN bits of
+    it. Namesakes split the probability between them ("Maria Loten" with three Maria Lotens at her site); a
+    person decides which, if any, she is. A survey name is grouped from its side only."""
+    out = np.zeros(len(left), dtype=bool)
+    if not len(left):
+        return out
+    odds = np.exp2(weight - prior)         # prior: bits per pair
+    frame = pd.DataFrame({"i": left, "j": right, "w": weight, "odds": odds,
+                          "src_i": pd.factorize(source[left])[0], "src_j": pd.factorize(source[right])[0]})
+    both = kind[left] == "person"
+    for rec, other, rows in (("i", "src_j", slice(None)), ("j", "src_i", both)):
+        sub = frame[rows]
+        if not len(sub):
+            continue
+        groups = sub.groupby([rec, other], sort=False)
+        total = groups["odds"].transform("sum").to_numpy()
+        best = groups["w"].transform("max").to_numpy()
+        hit = (total / (1.0 + total) >= lower) & (sub["w"].to_numpy() > best - NAMESAKE_MARGIN)
+        out[np.flatnonzero(rows if isinstance(rows, np.ndarray) else np.ones(len(frame), bool))[hit]] = True
     return out
 
 
@@ -350,64 +406,147 @@ def _level_name(f: str, code) -> str:
 
 # -- blocking -----------------------------------------------------------------------------------------------
 
-@lru_cache(maxsize=200_000)
 def _keys(tokens: tuple[str, ...]) -> frozenset[str]:
-    """Blocking keys of a name: its given name's initial with each other token (initials, a typo in the given
-    name), and the first or last token (a given name, as written or turned round) or a formal name it stands
-    for, with each other token within one dropped letter (nicknames, swapped order, a typo in a surname)."""
-    toks = tokens[:4]
+    """Blocking keys of a name, as text (for reading and tests; `_block` makes the same keys as integers): its
+    given name's initial with each other token (initials, a typo in the given name; also an initial written last),
+    and the first or last token (a given name, as written or turned round) or a formal name it stands for, with
+    each other token within one dropped letter (nicknames, swapped order, a typo in a surname)."""
     out = set()
+    for kind, a, b in _key_parts(tokens[:4]):
+        if kind == "i":
+            out.add(f"i|{a}|{b}")
+        else:
+            out.update(f"d|{c}|{d}" for c in _canon(a) for d in _deletions(b))
+    return frozenset(out)
+
+
+def _key_parts(toks: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """("i", initial, token) and ("d", token, other token) of a name's first four tokens (see `_keys`)."""
     if len(toks) < 2:
-        return frozenset()
-    for b in range(1, len(toks)):
-        if len(toks[b]) > 1:
-            out.add(f"i|{toks[0][0]}|{toks[b]}")
+        return []
+    out = [("i", toks[0][0], t) for t in toks[1:] if len(t) > 1]
+    if len(toks[-1]) == 1:                 # "Lopez M.": an initial written last
+        out += [("i", toks[-1], t) for t in toks[:-1] if len(t) > 1]
     for a in {0, len(toks) - 1}:
         if len(toks[a]) < 2:
             continue
-        for b in range(len(toks)):
-            if b == a or len(toks[b]) < 2:
-                continue
-            dels = _deletions(toks[b])
-            for c in _canon(toks[a]):
-                out.update(f"d|{c}|{d}" for d in dels)
-    return frozenset(out)
+        out += [("d", toks[a], toks[b]) for b in range(len(toks)) if b != a and len(toks[b]) > 1]
+    return out
 
 
 def _block(recs: pd.DataFrame, parsed: list) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (left, right) of record positions to compare: records sharing a key, of different sources or a
-    survey name against a person; a survey name is always on the left."""
-    idx, keys = [], []
-    for n, (tokens, _sfx) in enumerate(parsed):
-        for k in _keys(tokens):
-            idx.append(n)
-            keys.append(k)
-    for col, tag in (("email", "e|"), ("phone", "p|")):
-        for n, v in enumerate(recs[col]):
-            if v:
-                idx.append(n)
-                keys.append(tag + v)
-    if not keys:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    codes, _uniques = pd.factorize(pd.Series(keys, dtype=object))
-    frame = pd.DataFrame({"k": codes, "r": np.asarray(idx, dtype=np.int64)}).drop_duplicates()
-    size = frame.groupby("k")["r"].transform("size")
-    frame = frame[(size > 1) & (size <= MAX_BLOCK)]
-    pairs = frame.merge(frame, on="k", suffixes=("_a", "_b"))
-    a = pairs["r_a"].to_numpy()
-    b = pairs["r_b"].to_numpy()
-    is_name = (recs["kind"] == "name").to_numpy()
-    src = pd.factorize(recs["source"])[0]
-    ok = (a < b) & (((~is_name[a]) & (~is_name[b]) & (src[a] != src[b])) | (is_name[a] != is_name[b]))
-    a, b = a[ok], b[ok]
-    if not len(a):
-        return a, b
-    # a survey name on the left
-    flip = is_name[b]
-    a, b = np.where(flip, b, a), np.where(flip, a, b)
+    survey name against a person; a survey name is always on the left.
+
+    The keys of `_keys`, as integers: made once per distinct name from per-token tables (formal names, one-letter
+    deletions) joined with numpy, then joined across each pair of groups (sources, survey names), so no pair of
+    one source is ever made."""
     n = len(recs)
-    code = np.unique(a * n + b)
+    name_code, distinct = pd.factorize(pd.Series([p[0][:4] for p in parsed], dtype=object))
+    # per distinct name: its key parts, as token codes
+    token: dict[str, int] = {}
+    part_name, part_kind, part_a, part_b = [], [], [], []
+    for u, toks in enumerate(distinct):
+        for kind, a, b in _key_parts(toks):
+            part_name.append(u)
+            part_kind.append(kind == "d")
+            part_a.append(token.setdefault(a, len(token)))
+            part_b.append(token.setdefault(b, len(token)))
+    keys_u, keys_k = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)]
+    if part_name:
+        words = list(token)
+        # per token: the names it may stand for, and its one-letter deletions, as codes (CSR tables)
+        names: dict[str, int] = {}
+        dels: dict[str, int] = {}
+        canon = [[names.setdefault(c, len(names)) for c in _canon(w)] for w in words]
+        deleted = [[dels.setdefault(d, len(dels)) for d in _deletions(w)] for w in words]
+        c_ptr, c_val = _csr(canon)
+        d_ptr, d_val = _csr(deleted)
+        part_name, part_kind = np.asarray(part_name, dtype=np.int64), np.asarray(part_kind, dtype=bool)
+        part_a, part_b = np.asarray(part_a, dtype=np.int64), np.asarray(part_b, dtype=np.int64)
+        n_tok, n_del = len(words), max(len(dels), 1)
+        # "i" keys: (initial's token, other token); "d" keys: (formal name, deletion), after the "i" ones
+        i = ~part_kind
+        keys_u.append(part_name[i])
+        keys_k.append(part_a[i] * n_tok + part_b[i])
+        d = np.flatnonzero(part_kind)
+        rows, c = _expand(c_ptr, c_val, part_a[d])
+        rows2, dl = _expand(d_ptr, d_val, part_b[d][rows])
+        keys_u.append(part_name[d][rows][rows2])
+        keys_k.append(n_tok * n_tok + c[rows2] * n_del + dl)
+    ku, kk = np.concatenate(keys_u), np.concatenate(keys_k)
+    # per record: the keys of its name
+    order = np.argsort(name_code, kind="stable")
+    r_ptr = np.concatenate(([0], np.cumsum(np.bincount(name_code[name_code >= 0], minlength=len(distinct)))))
+    rows, r = _expand(r_ptr, order[name_code[order] >= 0], ku)
+    k = pd.factorize(kk[rows])[0].astype(np.int64)
+    r = r.astype(np.int64)
+    offset = int(k.max()) + 1 if len(k) else 0
+    for col, tag in (("email", "e|"), ("phone", "p|")):
+        values = recs[col].to_numpy(dtype=object)
+        has = np.flatnonzero(pd.notna(values) & (values != ""))
+        if len(has):
+            codes = pd.factorize(np.array([str(v) for v in values[has]], dtype=object))[0].astype(np.int64)
+            k = np.concatenate((k, offset + codes))
+            r = np.concatenate((r, has.astype(np.int64)))
+            offset += int(codes.max()) + 1
+    if not len(k):
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    # one row per (key, record); keys shared by one record only, or by too many, are dropped
+    code = _unique(k * n + r)
+    k, r = code // n, code % n
+    size = np.bincount(k)
+    keep = (size[k] > 1) & (size[k] <= MAX_BLOCK)
+    k, r = k[keep], r[keep]
+    is_name = (recs["kind"] == "name").to_numpy()
+    group = np.where(is_name, -1, pd.factorize(recs["source"])[0])[r]
+    parts = []
+    groups = np.unique(group)
+    for x, gx in enumerate(groups):
+        for gy in groups[x + 1:]:
+            a, b = _join(k[group == gx], r[group == gx], k[group == gy], r[group == gy])
+            parts.append(np.where(is_name[b], b, a) * n + np.where(is_name[b], a, b))   # a survey name left
+    code = _unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
     return code // n, code % n
+
+
+def _csr(lists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Lists of ints as (pointers, values): list i is values[pointers[i]:pointers[i + 1]]."""
+    ptr = np.zeros(len(lists) + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum([len(x) for x in lists])
+    return ptr, np.fromiter((v for x in lists for v in x), dtype=np.int64, count=int(ptr[-1]))
+
+
+def _expand(ptr: np.ndarray, values: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each position p of `which`, every member of list which[p]: (p repeated, the members)."""
+    lo = ptr[which]
+    count = ptr[which + 1] - lo
+    total = int(count.sum())
+    start = np.cumsum(count) - count
+    pos = np.arange(total, dtype=np.int64) + np.repeat(lo - start, count)
+    return np.repeat(np.arange(len(which), dtype=np.int64), count), values[pos]
+
+
+def _unique(x: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of an integer array (by sorting: faster here than numpy's hash-based unique)."""
+    x = np.sort(x)
+    if len(x) < 2:
+        return x
+    return x[np.concatenate(([True], x[1:] != x[:-1]))]
+
+
+def _join(ka: np.ndarray, ra: np.ndarray, kb: np.ndarray, rb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (ra, rb) whose keys are equal (an inner join of two key columns, without pandas' copies)."""
+    order = np.argsort(kb, kind="stable")
+    kb, rb = kb[order], rb[order]
+    lo = np.searchsorted(kb, ka, side="left")
+    count = np.searchsorted(kb, ka, side="right") - lo
+    total = int(count.sum())
+    if not total:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    start = np.cumsum(count) - count
+    pos = np.arange(total) + np.repeat(lo - start, count)
+    return np.repeat(ra, count), rb[pos]
 
 
 # -- scoring ------------------------------------------------------------------------------------------------
@@ -445,6 +584,13 @@ class _Tokens:
         self.given_tf = np.array([max([given.get(c, 0) / n for c in _canon(w)] + [floor]) if w else 1.0
                                   for w in words])
         self.family_tf = np.array([max(family.get(w, 0) / n, floor) if w else 1.0 for w in words])
+        # how common a given name's first letter is (given names written out): what an initial agrees with by chance
+        letters = Counter()
+        for (tokens, _sfx), k in zip(parsed, kind):
+            if k == "person" and tokens and len(tokens[0]) > 1:
+                letters[tokens[0][0]] += 1
+        total = max(sum(letters.values()), 1)
+        self.initial_tf = np.array([max(letters.get(w[0], 0) / total, floor) if w else 1.0 for w in words])
         self.vocab = vocab
 
     def codes(self, parsed: list) -> dict[str, np.ndarray]:
@@ -479,19 +625,31 @@ def _score(recs: pd.DataFrame, parsed: list, left: np.ndarray, right: np.ndarray
     suffix = np.array([p[1] for p in parsed], dtype=object)
     # the left record as written; the right one as written and turned round (family given -> given family)
     lg, lf = codes["given"][left], codes["family"][left]
-    gl, gw = _given(tok, lg, codes["given"][right])
-    fl, fw = _family(tok, lf, codes["family"][right])
-    gl2, gw2 = _given(tok, lg, codes["given_turned"][right])
-    fl2, fw2 = _family(tok, lf, codes["family_turned"][right])
-    swapped = (gw2 + fw2) > (gw + fw) + 1e-9
-    weight = np.where(swapped, gw2 + fw2, gw + fw)
-    levels = {"given": np.where(swapped, gl2, gl), "family": np.where(swapped, fl2, fl), "swapped": swapped}
-    # a survey name's neighborhood is its respondents': neighbors name people of other neighborhoods too
     named = (kind == "name")[left]
+    gl, gw = _given(tok, lg, codes["given"][right], named)
+    fl, fw = _family(tok, lf, codes["family"][right], named)
+    # turned round only where the names do not already agree in full as written (most pairs of namesakes do)
+    turn = np.flatnonzero(~((gl == _CODE["exact"]) & (fl == _CODE["exact"])))
+    rt = right[turn]
+    gl2, gw2 = _given(tok, lg[turn], codes["given_turned"][rt], named[turn])
+    fl2, fw2 = _family(tok, lf[turn], codes["family_turned"][rt], named[turn])
+    swapped = np.zeros(len(left), dtype=bool)
+    swapped[turn] = (gw2 + fw2) > (gw[turn] + fw[turn]) + 1e-9
+    s = swapped[turn]
+    weight = gw + fw
+    weight[turn[s]] = gw2[s] + fw2[s]
+    gl, fl = gl.copy(), fl.copy()
+    gl[turn[s]], fl[turn[s]] = gl2[s], fl2[s]
+    levels = {"given": gl, "family": fl, "swapped": swapped}
+    # a survey name's neighborhood is its respondents': neighbors name people of other neighborhoods too
     for f in _FIELDS:
-        col = recs[f].to_numpy()
+        # values as codes (-1: missing or empty), compared as integers
+        col, distinct = pd.factorize(recs[f].to_numpy(dtype=object))
+        empty = np.flatnonzero(np.asarray([v == "" for v in distinct], dtype=bool))
+        if len(empty):
+            col = np.where(np.isin(col, empty), -1, col)
         a, b = col[left], col[right]
-        missing = pd.isna(a) | pd.isna(b) | (a == "") | (b == "")
+        missing = (a < 0) | (b < 0)
         if f == "neighborhood":
             missing = missing | named
         agree = (~missing) & (a == b)
@@ -499,8 +657,8 @@ def _score(recs: pd.DataFrame, parsed: list, left: np.ndarray, right: np.ndarray
         agree_w = np.full(len(a), math.log2(m_a / u_a))
         if f in ("email", "phone"):
             # a shared household phone or a placeholder says less than a personal one: u is its frequency
-            freq = recs[f].value_counts(dropna=True) / max(len(recs), 1)
-            u = np.maximum(pd.Series(a).map(freq).fillna(0).to_numpy(dtype=float), u_a)
+            freq = np.bincount(col[col >= 0], minlength=len(distinct) + 1) / max(len(recs), 1)
+            u = np.maximum(np.where(a >= 0, freq[np.maximum(a, 0)], 0.0), u_a)
             agree_w = np.log2(m_a / u)
         weight = weight + np.where(missing, 0.0, np.where(agree, agree_w, math.log2(m_d / u_d)))
         levels[f] = np.where(missing, 2, np.where(agree, 0, 1))
@@ -521,16 +679,27 @@ def _typos(tok: _Tokens, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     both = (tok.length[x] >= 3) & (tok.length[y] >= 3) & (x != y)
     if not both.any():
         return out
-    xs, ys = list(tok.text[x[both]]), list(tok.text[y[both]])
+    # each distinct pair of tokens once (names repeat: far fewer than the pairs of records)
+    codes, distinct = pd.factorize(x[both] * len(tok.text) + y[both])
+    ux, uy = distinct // len(tok.text), distinct % len(tok.text)
+    xs, ys = list(tok.text[ux]), list(tok.text[uy])
     jw = cpdist(xs, ys, scorer=JaroWinkler.normalized_similarity, workers=-1)
     edits = cpdist(xs, ys, scorer=OSA.distance, workers=-1)
-    shortest = np.minimum(tok.length[x[both]], tok.length[y[both]])
-    out[both] = (jw >= 0.9) | ((shortest >= 4) & (edits <= np.where(shortest >= 8, 2, 1)))
+    shortest = np.minimum(tok.length[ux], tok.length[uy])
+    near = (jw >= 0.9) | ((shortest >= 4) & (edits <= np.where(shortest >= 8, 2, 1)))
+    out[both] = near[codes]
     return out
 
 
-def _given(tok: _Tokens, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Level and weight of two given names (token codes; 0: none)."""
+def _m(field: str, level: str, named: np.ndarray) -> np.ndarray:
+    """m of a name field's level per pair: a survey name's (`named`) or a record's."""
+    table = _GIVEN if field == "given" else _FAMILY
+    return np.where(named, _M_SURVEY[field][level], table[level][0])
+
+
+def _given(tok: _Tokens, x: np.ndarray, y: np.ndarray, named: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Level and weight of two given names (token codes; 0: none); `named`: the pair's left record is a survey
+    name."""
     missing = (x == 0) | (y == 0)
     exact = (x == y) & (tok.length[x] > 1) & ~missing
     short = ((tok.length[x] == 1) | (tok.length[y] == 1)) & ~missing & ~exact
@@ -543,26 +712,29 @@ def _given(tok: _Tokens, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.n
     nick &= ~missing & ~exact & ~short
     typo = _typos(tok, x, y) & ~missing & ~exact & ~short & ~nick
     tf = np.maximum(tok.given_tf[x], tok.given_tf[y])
-    m_nick, _, share = _GIVEN["nickname"]
+    share = _GIVEN["nickname"][2]
     level = np.select([missing, exact, initial, nick, typo],
                       [_CODE["missing"], _CODE["exact"], _CODE["initial"], _CODE["nickname"], _CODE["typo"]],
                       _CODE["disagree"]).astype(np.int8)
     weight = np.select(
         [missing, exact, initial, nick, typo],
-        [0.0, _log2(_GIVEN["exact"][0] / tok.given_tf[x]), math.log2(_GIVEN["initial"][0] / _GIVEN["initial"][1]),
-         _log2(m_nick / (share * tf)), math.log2(_GIVEN["typo"][0] / _GIVEN["typo"][1])],
-        math.log2(_GIVEN["disagree"][0] / _GIVEN["disagree"][1]))
+        [0.0, _log2(_m("given", "exact", named) / tok.given_tf[x]),
+         _log2(_m("given", "initial", named) / (_GIVEN["initial"][2] * tok.initial_tf[x])),
+         _log2(_m("given", "nickname", named) / (share * tf)), _log2(_m("given", "typo", named) / _GIVEN["typo"][1])],
+        _log2(_m("given", "disagree", named) / _GIVEN["disagree"][1]))
     return level, weight
 
 
-def _family(tok: _Tokens, fx: np.ndarray, fy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Level and weight of two sets of family names (up to three token codes each; 0: none)."""
+def _family(tok: _Tokens, fx: np.ndarray, fy: np.ndarray, named: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Level and weight of two sets of family names (up to three token codes each; 0: none); `named`: the pair's
+    left record is a survey name."""
     nx, ny = (fx > 0).sum(axis=1), (fy > 0).sum(axis=1)
     missing = (nx == 0) | (ny == 0)
     matched_x = np.zeros(len(fx), dtype=np.int64)
     matched_y = np.zeros(len(fx), dtype=np.int64)
     rarest = np.full(len(fx), np.inf)
     typo = np.zeros(len(fx), dtype=bool)
+    typo_tf = np.ones(len(fx))
     initial = np.zeros(len(fx), dtype=bool)
     hit_y = np.zeros((len(fx), 3), dtype=bool)
     for p in range(3):
@@ -575,7 +747,10 @@ def _family(tok: _Tokens, fx: np.ndarray, fy: np.ndarray) -> tuple[np.ndarray, n
             hit_y[:, q] |= eq
             rarest = np.where(eq, np.minimum(rarest, tok.family_tf[a]), rarest)
             if valid.any():
-                typo[valid] |= _typos(tok, a[valid], b[valid])
+                near = np.zeros(len(fx), dtype=bool)
+                near[valid] = _typos(tok, a[valid], b[valid])
+                typo |= near
+                typo_tf = np.where(near, np.minimum(typo_tf, np.maximum(tok.family_tf[a], tok.family_tf[b])), typo_tf)
             initial |= valid & ((tok.length[a] == 1) | (tok.length[b] == 1)) & (tok.first[a] == tok.first[b])
         matched_x += hit_x
     matched_y = hit_y.sum(axis=1)
@@ -590,9 +765,9 @@ def _family(tok: _Tokens, fx: np.ndarray, fy: np.ndarray) -> tuple[np.ndarray, n
                       _CODE["disagree"]).astype(np.int8)
     weight = np.select(
         [missing, full, shares, typo, initial],
-        [0.0, _log2(_FAMILY["exact"][0] / rarest), _log2(_FAMILY["shares"][0] / rarest),
-         math.log2(_FAMILY["typo"][0] / _FAMILY["typo"][1]), math.log2(_FAMILY["initial"][0] / _FAMILY["initial"][1])],
-        math.log2(_FAMILY["disagree"][0] / _FAMILY["disagree"][1]))
+        [0.0, _log2(_m("family", "exact", named) / rarest), _log2(_m("family", "shares", named) / rarest),
+         _log2(_m("family", "typo", named) / typo_tf), _log2(_m("family", "initial", named) / _FAMILY["initial"][1])],
+        _log2(_m("family", "disagree", named) / _FAMILY["disagree"][1]))
     return level, weight
 
 

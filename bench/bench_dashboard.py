@@ -124,13 +124,23 @@ def bench_large(parents: int, folder: Path) -> list[list]:
     pos = step("lay out the people drawn", lambda: nv.layout_positions(G, sel.nodes))
     colors, legend = nv.color_map({n: G.nodes[n].get("race_ethnicity") for n in sel.nodes})
     tips = {n: nv.tooltip_text(G, n, show_names=True, metric="degree", value=values[n]) for n in sel.nodes}
-    html = step("render the HTML", lambda: nv.render_network_html(
-        G, sel.nodes, pos, colors=colors, sizes=nv.scale_sizes({n: values[n] for n in sel.nodes}),
-        tooltips=tips, labels={}, legend=legend), lambda h: f"{len(h) / 1e6:.2f} MB")
-    import json
-    import re
-    payload = json.loads(re.search(r'id="network-data">(.*?)</script>', html, flags=re.S).group(1))
-    rows.append(["sent to the browser", "-", f"{len(payload['nodes']):,} people, {len(payload['edges']):,} ties"])
+    if len(sel.nodes) > nv.VIS_MAX_NODES:      # what the page does: WebGL (sigma.js) above vis-network's size
+        from dashboard import sigma_view as sv
+        payload = step("build the WebGL payload (with the time slider's steps)", lambda: sv.webgl_payload(
+            G, sel.nodes, pos, colors=colors, sizes=nv.scale_sizes({n: values[n] for n in sel.nodes}),
+            tooltips=tips, steps=nv.time_steps(G, sel.nodes)))
+        step("render the HTML (WebGL)", lambda: sv.render_webgl_html(payload, legend=legend),
+             lambda h: f"{len(h) / 1e6:.2f} MB")
+        sent = (len(sel.nodes), G.subgraph(sel.nodes).number_of_edges())
+    else:
+        html = step("render the HTML (vis-network)", lambda: nv.render_network_html(
+            G, sel.nodes, pos, colors=colors, sizes=nv.scale_sizes({n: values[n] for n in sel.nodes}),
+            tooltips=tips, labels={}, legend=legend), lambda h: f"{len(h) / 1e6:.2f} MB")
+        import json
+        import re
+        payload = json.loads(re.search(r'id="network-data">(.*?)</script>', html, flags=re.S).group(1))
+        sent = (len(payload["nodes"]), len(payload["edges"]))
+    rows.append(["sent to the browser", "-", f"{sent[0]:,} people, {sent[1]:,} ties"])
     cohort = next(c for c in ds.cohorts["cohort_id"])
     members = [n for n, d in G.nodes(data=True) if d.get("cohort_id") == cohort]
     sel = step("choose one cohort", lambda: nv.select_nodes(G, cap=cap, part_nodes=members, part=cohort),

@@ -27,7 +27,8 @@ SETTINGS = {s.name: s for s in [
     Setting("NEO4J_PASSWORD", "civicties-dev", "Neo4j password (the project's dev server uses this default)."),
     Setting("NEO4J_DATABASE", "neo4j", "Neo4j database name."),
     Setting("CIVICTIES_MIN_COUNT", "10", "Funder views show any count from 1 to this minus one as '<N'."),
-    Setting("CIVICTIES_EXPLORER_MAX_NODES", "1500", "Most nodes the network explorer sends to the browser."),
+    Setting("CIVICTIES_EXPLORER_MAX_NODES", "30000", "Most nodes the network explorer sends to the browser "
+            "(above 1,500 it draws them with WebGL)."),
     Setting("CIVICTIES_OUTREACH_DAYS", "180", "Outreach flags families with no attendance or visit in this many days."),
     Setting("CIVICTIES_FOLLOW_UP_DAYS", "30", "Outreach: a family contacted this many days ago or less waits at the "
             "bottom of the call list; after that its follow-up is due and it returns to its tier."),

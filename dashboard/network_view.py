@@ -39,7 +39,7 @@ from graph.dataset import Dataset
 from queries.network import tie_network
 
 __all__ = [
-    "Selection", "Aggregate", "COLOR_ATTRIBUTES", "AGGREGATE_ATTRIBUTES", "METRICS", "MISSING",
+    "Selection", "TimeSteps", "time_steps", "Picture", "person_picture", "VIS_MAX_NODES", "Aggregate", "COLOR_ATTRIBUTES", "AGGREGATE_ATTRIBUTES", "METRICS", "MISSING",
     "build_network", "node_metric", "community_of", "select_nodes", "ego_distances", "layout_positions",
     "scale_sizes", "color_map", "palette_for", "attribute_palette", "size_legend", "tooltip_text", "render_network_html", "aggregate_network",
     "render_aggregate_html", "remote_references",
@@ -65,6 +65,9 @@ _LABEL_LIMIT = 150      # above this many people, names go in tooltips only (lab
 _LABEL_TOP = 20         # at most this many labels are drawn: the largest people (and the chosen one); the
                         # rest show their name on hover, so labels never pile on each other
 _EDGE_LIMIT = 20_000    # ties drawn at most; a cap of people can still hold a dense tangle of ties
+#: Most people drawn with vis-network (canvas, one node at a time); larger pictures are drawn with WebGL
+#: (dashboard/sigma_view.py), up to CIVICTIES_EXPLORER_MAX_NODES.
+VIS_MAX_NODES = 1_500
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,69 @@ def build_network(ds: Dataset, *, view: str = "union", waves=None, sites=None, c
             G.nodes[pid]["cohort_id"] = cid
             if program is not None:
                 G.nodes[pid]["program"] = program
+    _first_seen(G, ties, enr, view=view, waves=waves, wave_names=ds.ties)
     return G
+
+
+@dataclass(frozen=True)
+class TimeSteps:
+    """When each drawn person and tie first appears, as steps of a time slider.
+
+    `labels` are the steps in order ("2019", "2020", ... every year from the first to the last, or the
+    survey waves in wave order); `unit` is "year" or "wave"; `node_step` / `edge_step` map a person /
+    a tie (u, v) to the index of the step it first appears in, or None when that is not known (no date,
+    no wave): those are drawn only once the slider reaches its end ("everything").
+    """
+
+    unit: str
+    labels: list
+    node_step: dict
+    edge_step: dict
+
+
+def time_steps(G: nx.Graph, nodes=None, *, by: str = "auto") -> TimeSteps | None:
+    """The time slider's steps for the people `nodes` of a network made by :func:`build_network`.
+
+    A tie appears in the year it was first observed (``first_seen``; for "both named each other" the
+    year the second side named the first); a person in the year they first enrolled in a cohort or
+    first had a tie, whichever is earlier. by="year" steps through every year from the first to the
+    last; by="wave" through the survey waves (a tie appears in the first wave it was reported in, a
+    person in the first wave of any of their ties); "auto" uses years when any date is known, else
+    waves. None when neither is known for anyone drawn.
+
+    >>> G = nx.Graph([(1, 2, {"first_seen": "2019-03-01"}), (2, 3, {"first_seen": "2021-05-01"})])
+    >>> nx.set_node_attributes(G, {1: "2019-03-01", 2: "2018-09-01", 3: "2021-05-01"}, "first_seen")
+    >>> t = time_steps(G)
+    >>> t.labels, t.node_step, t.edge_step
+    (['2018', '2019', '2020', '2021'], {1: 1, 2: 0, 3: 3}, {(1, 2): 1, (2, 3): 3})
+    """
+    if by not in ("auto", "year", "wave"):
+        raise ValueError(f"time steps go by 'year' or 'wave' (or 'auto'), not {by!r}")
+    nodes = list(G if nodes is None else nodes)
+    H = G.subgraph(nodes)
+    if by in ("auto", "year"):
+        def year(v):
+            text = _text(v)
+            return int(text[:4]) if text and text[:4].isdigit() else None
+        ny = {n: year(H.nodes[n].get("first_seen")) for n in nodes}
+        ey = {(u, v): year(d.get("first_seen")) for u, v, d in H.edges(data=True) if u != v}
+        known = [y for y in list(ny.values()) + list(ey.values()) if y is not None]
+        if known:
+            lo, hi = min(known), max(known)
+            return TimeSteps("year", [str(y) for y in range(lo, hi + 1)],
+                             {n: None if y is None else y - lo for n, y in ny.items()},
+                             {e: None if y is None else y - lo for e, y in ey.items()})
+        if by == "year":
+            return None
+    order = list(G.graph.get("wave_order", ()))
+    nw = {n: H.nodes[n].get("first_wave") for n in nodes}
+    ew = {(u, v): d.get("first_wave") for u, v, d in H.edges(data=True) if u != v}
+    present = sorted({r for r in list(nw.values()) + list(ew.values()) if r is not None})
+    if not present:
+        return None
+    at = {r: i for i, r in enumerate(present)}
+    return TimeSteps("wave", [order[r] if r < len(order) else str(r) for r in present],
+                     {n: at.get(r) for n, r in nw.items()}, {e: at.get(r) for e, r in ew.items()})
 
 
 def node_metric(G: nx.Graph, metric: str, *, seed: int = 0) -> tuple[dict, str]:
@@ -231,17 +296,20 @@ def select_nodes(G: nx.Graph, *, cap: int, part_nodes=None, part: str = "the who
     return Selection(nodes=sorted(candidates, key=_key), total=total, part=part, cap=cap)
 
 
-def layout_positions(G: nx.Graph, nodes=None, *, seed: int = 7, spacing: float = 40.0) -> dict:
+def layout_positions(G: nx.Graph, nodes=None, *, seed: int = 7, spacing: float | None = None) -> dict:
     """Screen positions {person: (x, y)} for the subgraph of `nodes`: the same input always gives the same picture.
 
     Each connected group is laid out on its own with Fruchterman-Reingold (igraph, its random numbers
     seeded), started from a position derived from each person's id, and scaled so people sit about
-    `spacing` pixels apart. The groups are then packed in rows, largest first, with people who have no
-    tie in a grid below them. (One layout of everything would push the groups far apart and crush each.)
+    `spacing` pixels apart (by default :func:`picture_spacing`: wider for a small picture such as an ego
+    network, so that it fills the frame and its names do not pile up). The groups are then packed in rows,
+    largest first, with people who have no tie in a grid below them. (One layout of everything would push the
+    groups far apart and crush each.)
     """
     nodes = sorted(G if nodes is None else nodes, key=_key)
     if not nodes:
         return {}
+    spacing = picture_spacing(len(nodes)) if spacing is None else spacing
     H = G.subgraph(nodes)
     U = H.to_undirected(as_view=True) if H.is_directed() else H
     groups = sorted((sorted(c, key=_key) for c in nx.connected_components(U) if len(c) > 1),
@@ -253,6 +321,17 @@ def layout_positions(G: nx.Graph, nodes=None, *, seed: int = 7, spacing: float =
         boxes.append({n: ((i % per_row) * spacing * 0.8, (i // per_row) * spacing * 0.8)
                       for i, n in enumerate(isolates)})
     return _pack(boxes, gap=spacing * 1.5)
+
+
+def picture_spacing(people: int) -> float:
+    """Pixels between neighbours in a picture of `people`: 110 up to 30 people (an ego network fills the frame
+    and its names stand apart; the frame is never zoomed in past 100%, so a small, tight picture would stay a
+    speck), 40 from 300 on, in between a straight line.
+
+    >>> picture_spacing(9), picture_spacing(165), picture_spacing(5000)
+    (110.0, 75.0, 40.0)
+    """
+    return float(110 - 70 * min(1.0, max(0.0, (people - 30) / 270)))
 
 
 def scale_sizes(values: dict, *, smallest: float = 6.0, largest: float = 26.0) -> dict:
@@ -381,6 +460,39 @@ def tooltip_text(G: nx.Graph, n, *, show_names: bool, color_by: str | None = Non
     if metric and metric != "none" and value is not None:
         lines.append(f"{metric}: {_fmt(value)}")
     return "\n".join(line for line in lines if line)
+
+
+@dataclass
+class Picture:
+    """What is drawn for each person of a selection, for either renderer (see :func:`person_picture`)."""
+
+    colors: dict
+    legend: list
+    sizes: dict
+    sizes_legend: list
+    tooltips: dict
+    labels: dict
+
+
+def person_picture(G: nx.Graph, nodes, *, show_names: bool, color_by: str, groups: dict, palette: dict | None,
+                   metric: str, values: dict, webgl: bool = False) -> Picture:
+    """Colours, sizes, hover texts and labels of the people `nodes`, as the explorer draws them.
+
+    Names appear only with show_names (coordinators); otherwise a person is their id, which in an
+    evaluator's dataset is a pseudonym. groups: person -> value of `color_by`; palette: the fixed one
+    (:func:`attribute_palette`); values: the `metric` per person. WebGL pictures hold many more people,
+    so their circles are smaller (radius 1.5 to 8 px instead of 6 to 26).
+    """
+    nodes = list(nodes)
+    colors, legend = color_map({n: groups.get(n) for n in nodes}, palette=palette)
+    sizes = scale_sizes({n: values.get(n) for n in nodes}, **({"smallest": 1.5, "largest": 8.0} if webgl else {}))
+    tooltips = {n: tooltip_text(G, n, show_names=show_names, color_by=color_by, metric=metric, value=values.get(n))
+                for n in nodes}
+    labels = {n: (_text(G.nodes[n].get("name")) if show_names else str(n)) for n in nodes}
+    sizes_legend = size_legend(sizes, values, metric) if metric != "none" else []
+    if webgl:      # the legend draws diameters; sigma's sizes are radii in screen pixels
+        sizes_legend = [(label, px * 2) for label, px in sizes_legend]
+    return Picture(colors, legend, sizes, sizes_legend, tooltips, labels)
 
 
 def render_network_html(G: nx.Graph, nodes, positions: dict, *, colors: dict | None = None,
@@ -592,6 +704,57 @@ def _page(payload: dict, *, legend, height: int, title: str, sizes_legend=()) ->
         title=title, height=height, legend=[(str(label), color) for label, color in legend], vis_css=vis_css,
         sizes=[(str(label), round(float(px), 1)) for label, px in sizes_legend],
         vis_js=vis_js, app_js=_APP_JS, data_json=data_json, script_hashes=hashes)
+
+
+def _first_seen(G: nx.Graph, ties: pd.DataFrame, enr: pd.DataFrame, *, view: str, waves, wave_names) -> None:
+    """Mark when each tie and person first appears (for :func:`time_steps`).
+
+    A tie's ``first_seen`` is the earliest observed_on of the reports that make it: in the union view
+    the earlier side's first report, in the mutual view the later one (it is mutual from then on), in
+    the directed view the reporter's. ``first_wave`` likewise, as a position in the wave order
+    (G.graph["wave_order"]). A person's ``first_seen`` is their earliest enrolment or tie,
+    ``first_wave`` the first wave of their ties. Unknown stays unset.
+    """
+    from queries import panel
+    t = ties[ties["to_person_id"].notna() & (ties["to_person_id"] != ties["from_person_id"])]
+    if waves:
+        t = t[t["wave"].isin(list(waves))]
+    known = wave_names[wave_names["wave"].notna()]
+    order = panel.wave_order(known["wave"], known["observed_on"]) if len(known) else []
+    G.graph["wave_order"] = list(order)
+    rank = {w: i for i, w in enumerate(order)}
+    frame = pd.DataFrame({"a": t["from_person_id"].to_numpy(), "b": t["to_person_id"].to_numpy(),
+                          "on": pd.to_datetime(t["observed_on"].replace("", None), errors="coerce",
+                                               format="ISO8601").to_numpy(),
+                          "w": t["wave"].map(rank).astype(float).to_numpy()})
+    first = frame.groupby(["a", "b"], sort=False).agg(on=("on", "min"), w=("w", "min"))
+    edges = pd.DataFrame(list(G.edges()), columns=["u", "v"], dtype=object)
+    if edges.empty:
+        return
+    same = edges.join(first, on=["u", "v"])
+    if view == "directed":
+        on, w = same["on"], same["w"]
+    else:
+        other = edges.join(first, on=["v", "u"])
+        if view == "mutual":            # mutual once both have named each other: the later first report
+            on = same["on"].where(same["on"] > other["on"], other["on"]).where(same["on"].notna() & other["on"].notna())
+            w = same["w"].where(same["w"] > other["w"], other["w"]).where(same["w"].notna() & other["w"].notna())
+        else:
+            on = same["on"].where(same["on"] <= other["on"], other["on"]).fillna(same["on"])
+            w = same["w"].where(same["w"] <= other["w"], other["w"]).fillna(same["w"])
+    edges = edges.assign(on=on.dt.strftime("%Y-%m-%d"), w=w)
+    nx.set_edge_attributes(G, {(u, v): d for u, v, d in zip(edges["u"], edges["v"], edges["on"]) if isinstance(d, str)},
+                           "first_seen")
+    nx.set_edge_attributes(G, {(u, v): int(r) for u, v, r in zip(edges["u"], edges["v"], edges["w"]) if not pd.isna(r)},
+                           "first_wave")
+    enrolled = pd.DataFrame({"n": enr["person_id"], "on": pd.to_datetime(enr["enrolled_on"].replace("", None),
+                                                                          errors="coerce", format="ISO8601")})
+    ends = pd.concat([edges[["u", "on", "w"]].rename(columns={"u": "n"}), edges[["v", "on", "w"]].rename(columns={"v": "n"})])
+    seen = pd.concat([ends[["n", "on"]], enrolled.assign(on=enrolled["on"].dt.strftime("%Y-%m-%d"))])
+    seen = seen[seen["on"].notna() & seen["n"].isin(set(G))].groupby("n")["on"].min()
+    nx.set_node_attributes(G, seen.to_dict(), "first_seen")
+    ranks = ends[ends["w"].notna()].groupby("n")["w"].min()
+    nx.set_node_attributes(G, {n: int(r) for n, r in ranks.items()}, "first_wave")
 
 
 def _grow(U: nx.Graph, candidates: list, cap: int) -> list:

@@ -283,3 +283,17 @@ def test_labels_only_for_the_largest_and_a_size_legend():
     drawn = set(re.findall(r'"label": ?"(person \d+)"', html))
     assert "person 0" in drawn and "person 7" in drawn and len(drawn) <= 21
     assert "degree 1" in html and "degree 40" in html
+
+
+def test_a_small_picture_is_spread_wider_than_a_large_one():
+    """An ego network of 9 people is spread 110/40 times wider than at the large pictures' spacing (it fills
+    the frame, its names stand apart); a picture of 400 people keeps 40."""
+    star, big = nx.star_graph(8), nx.cycle_graph(400)
+
+    def neighbour_gap(G, **kw):
+        pos = nv.layout_positions(G, **kw)
+        gaps = [((pos[u][0] - pos[v][0]) ** 2 + (pos[u][1] - pos[v][1]) ** 2) ** 0.5 for u, v in G.edges]
+        return sum(gaps) / len(gaps)
+
+    assert neighbour_gap(star) == pytest.approx(neighbour_gap(star, spacing=40.0) * 110 / 40, rel=0.01)
+    assert neighbour_gap(big) == pytest.approx(neighbour_gap(big, spacing=40.0), rel=0.01)

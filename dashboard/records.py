@@ -19,7 +19,7 @@ from dashboard import accounts
 from dashboard.accounts import Principal
 from graph import surveys as persist
 from graph.dataset import Dataset
-from graph.model import TABLES, to_graph_records
+from graph.model import TABLES, split_list, to_graph_records
 from graph.store import Store
 from ingest.problems import Problem
 from ingest.read import RawTable
@@ -176,20 +176,27 @@ def _new_id(prefix: str) -> str:
 # -- the four records ---------------------------------------------------------------------------------------
 
 def save_event(store: Store, principal: Principal, ds: Dataset, *, checkins: dict[str, str], event_id: str | None = None,
-               name: str = "", kind: str = "", when: date | None = None, site_id: str = "") -> str:
-    """A new event (no `event_id`) or an existing one, with people checked in: {person_id: role}. Returns the
-    event's id."""
+               name: str = "", kind: str = "", when: date | None = None, site_id: str = "",
+               supports: list[str] | tuple[str, ...] | None = None) -> str:
+    """A new event (no `event_id`) or an existing one, with people checked in: {person_id: role}. `supports`:
+    what the event offered so that families can take part (graph.model.SUPPORTS: childcare, translation, ...),
+    checked like events.csv's column; for an existing event, None leaves what it has. Returns the event's id."""
     _require(principal)
     events = ds.events.set_index("event_id")
+    offered = None if supports is None else ";".join(_text(s) for s in supports if _text(s))
     if event_id:
         if event_id not in events.index:
             raise RecordInvalid([Problem("events", None, "event_id", event_id, "is not an event in the store",
                                          "Pick an event from the list")])
         site_id = events.at[event_id, "site_id"]
         rows = {}
+        if offered is not None and set(split_list(offered)) != set(split_list(events.at[event_id, "supports"])):
+            row = {k: v for k, v in events.loc[event_id].to_dict().items() if v is not None and v == v}
+            rows["events"] = [row | {"event_id": event_id, "supports": offered}]
     else:
         event_id = _new_id("E")
-        rows = {"events": [{"event_id": event_id, "name": name, "kind": kind, "date": when, "site_id": site_id}]}
+        rows = {"events": [{"event_id": event_id, "name": name, "kind": kind, "date": when, "site_id": site_id,
+                            "supports": offered or ""}]}
         if not _text(name):
             raise RecordInvalid([Problem("events", None, "name", "", "is empty", "Give the event a name")])
     if not _in_scope(principal, site_id):

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "TableSpec", "TABLES", "TABLE_ORDER", "ROLES", "ROLE_LABELS", "CONSENT_VALUES", "EVENT_KINDS",
-    "ATTENDANCE_ROLES", "NODE_LABELS", "REL_TYPES",
+    "ATTENDANCE_ROLES", "SUPPORTS", "LIST_SEPARATOR", "split_list", "NODE_LABELS", "REL_TYPES",
     "EdgeRecord", "GraphRecords", "to_graph_records", "edge_key", "RESERVED_COLUMNS", "COLUMN_PREFIX",
     "property_name", "column_name",
 ]
@@ -43,6 +43,7 @@ class TableSpec:
     refs: dict[str, str] = field(default_factory=dict)        # column -> referenced table ("families" special)
     date_order: tuple[tuple[str, str], ...] = ()              # (start, end): end must not precede start
     defaults: dict[str, str] = field(default_factory=dict)
+    lists: dict[str, tuple[str, ...]] = field(default_factory=dict)   # column -> vocabulary of a ;-separated list
 
 
 ROLES = ("parent", "child", "teacher", "staff", "official")
@@ -59,6 +60,22 @@ EVENT_KINDS = ("forum", "summit", "civic_project", "workshop", "training", "meet
                "staff_workshop", "training_of_trainers", "trainer_certification", "children_track")
 # attendance.role: who led says presenter, facilitator or trainer (trains others, e.g. in home visiting).
 ATTENDANCE_ROLES = ("attendee", "presenter", "facilitator", "trainer")
+# events.supports: what a school or site offered so that under-involved families can take part (TPE), a
+# ;-separated list of these (docs/data-format.md). Stored as validated: known values, once each, in this order.
+SUPPORTS = ("childcare", "translation", "food", "transportation", "meeting_time")
+LIST_SEPARATOR = ";"
+
+
+def split_list(value) -> list[str]:
+    """The values of a ;-separated list cell (empty or missing: none).
+
+    >>> split_list("childcare;translation"), split_list(None), split_list("")
+    (['childcare', 'translation'], [], [])
+    """
+    if not isinstance(value, str):
+        return []
+    return [v.strip() for v in value.split(LIST_SEPARATOR) if v.strip()]
+
 
 TABLES: dict[str, TableSpec] = {t.name: t for t in [
     TableSpec("people",
@@ -75,8 +92,8 @@ TABLES: dict[str, TableSpec] = {t.name: t for t in [
               enums={"status": ("enrolled", "graduated", "withdrawn")}, dates=("enrolled_on", "completed_on"),
               refs={"person_id": "people", "cohort_id": "cohorts"},
               date_order=(("enrolled_on", "completed_on"),)),
-    TableSpec("events", ("event_id", "name", "kind", "date", "site_id"), required=("event_id",), key=("event_id",),
-              enums={"kind": EVENT_KINDS},
+    TableSpec("events", ("event_id", "name", "kind", "date", "site_id", "supports"), required=("event_id",),
+              key=("event_id",), enums={"kind": EVENT_KINDS}, lists={"supports": SUPPORTS},
               dates=("date",), refs={"site_id": "sites"}),
     TableSpec("attendance", ("person_id", "event_id", "role"), required=("person_id", "event_id"),
               key=("person_id", "event_id"), enums={"role": ATTENDANCE_ROLES},

@@ -8,7 +8,9 @@ take seats on school boards and city commissions. PTHV teachers visit families; 
 Visited families climb PTHV's ladder (school events, presenting, certified trainers, seats), parents take TPE's
 pathways one after another, and children of PLTI parents attend the children's track (see _journeys).
 About 3% of parents have not given (or have withdrawn) consent to evaluation, so that the evaluator and
-funder views have someone to leave out.
+funder views have someone to leave out. Events record the supports offered (TPE: childcare, translation, food,
+transportation, meeting times; see _supports): translation and childcare lean toward the events that more families
+who need another language, or who have children, came to, so the Outreach page's comparison has something to find.
 """
 from __future__ import annotations
 
@@ -319,6 +321,7 @@ def generate_demo(parents: int = DEMO_PARENTS, seed: int = 7) -> dict[str, list[
     _journeys(np.random.default_rng([seed, 2]), people=people, parents=parents, site_ids=site_ids, sites=sites,
               p_site=p_site, visits=visits, cohorts=cohorts, enrollments=enrollments, events=events,
               attendance=attendance, appointments=appointments, teachers_by_site=teachers_by_site)
+    _supports(np.random.default_rng([seed, 3]), people=people, events=events, attendance=attendance)
     return {"sites": sites, "people": people, "cohorts": cohorts, "enrollments": enrollments, "events": events,
             "attendance": attendance, "ties": ties, "schools": schools, "home_visits": visits, "bodies": bodies,
             "appointments": appointments}
@@ -476,6 +479,52 @@ def _journeys(rng: np.random.Generator, *, people, parents, site_ids, sites, p_s
                 if rng.random() < 0.8 and (kid["person_id"], eid) not in seen:
                     seen.add((kid["person_id"], eid))
                     attendance.append({"person_id": kid["person_id"], "event_id": eid, "role": "attendee"})
+
+
+_SUPPORT_P = {"food": 0.45, "transportation": 0.15, "meeting_time": 0.3}
+
+
+def _supports(rng: np.random.Generator, *, people, events, attendance) -> None:
+    """The supports each event offered (events' `supports`), drawn after everything else from a generator of
+    their own, so every other row stays as it was for the same seed.
+
+    Translation is likelier where more of the parents who came need a language other than English than is
+    usual at the site, childcare where more came from families with children: the synthetic counterpart of
+    "families come more when the support is offered" (noisy: a probability, not a rule). Food, transportation
+    and a family-friendly meeting time are offered at random. Staff and trainers' events offer none.
+    """
+    by_id = {p["person_id"]: p for p in people}
+    with_children = {p["family_id"] for p in people if p["role"] == "child"}
+    parents = [p for p in people if p["role"] == "parent"]
+
+    def shares(group: list[dict]) -> tuple[float, float]:
+        if not group:
+            return 0.0, 0.0
+        other = sum(p["primary_language"] != "English" for p in group) / len(group)
+        kids = sum(p["family_id"] in with_children for p in group) / len(group)
+        return other, kids
+
+    base = {}
+    for s in {p["site_id"] for p in parents}:
+        base[s] = shares([p for p in parents if p["site_id"] == s])
+    came: dict[str, list[dict]] = {}
+    for a in attendance:
+        p = by_id[a["person_id"]]
+        if p["role"] == "parent":
+            came.setdefault(a["event_id"], []).append(p)
+    for e in events:
+        if e["kind"] in ("staff_workshop", "training_of_trainers", "trainer_certification"):
+            e["supports"] = ""
+            continue
+        other, kids = shares(came.get(e["event_id"], []))
+        base_other, base_kids = base.get(e["site_id"], (0.0, 0.0))
+        offered = []
+        if rng.random() < float(np.clip(0.3 + 15 * (kids - base_kids), 0.05, 0.95)) or e["kind"] == "children_track":
+            offered.append("childcare")
+        if rng.random() < float(np.clip(0.3 + 5 * (other - base_other), 0.05, 0.95)):
+            offered.append("translation")
+        offered += [s for s, p in _SUPPORT_P.items() if rng.random() < p]
+        e["supports"] = ";".join(offered)
 
 
 def write_demo(out: str | Path, *, parents: int = DEMO_PARENTS, seed: int = 7) -> dict[str, int]:

@@ -1,7 +1,7 @@
 """Validating a package: raw text tables -> clean records, or every problem found (file, row, column, value).
 
 Checks: required files and columns, a column named twice, empty required cells, duplicate keys, enumerations,
-impossible dates, end dates before start dates, references to unknown ids, control characters (an error in an id,
+lists drawn from a fixed vocabulary (events.supports: `childcare;translation`), impossible dates, end dates before start dates, references to unknown ids, control characters (an error in an id,
 a note in other text) and ids that mix in letters that look Latin but are not (a Cyrillic "Р" in "Р000001": a
 note). Ties named by `to_name` are resolved against people's names (case, accents and spacing ignored); a name
 matching no one or several people is reported as unmatched, never guessed.
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from graph.model import TABLE_ORDER, TABLES, property_name
+from graph.model import LIST_SEPARATOR, TABLE_ORDER, TABLES, property_name
 from ingest.problems import Problem, ProblemList
 from ingest.read import Limits, RawTable
 
@@ -130,6 +130,8 @@ class _Checker:
             bad = (df[c] != "") & ~lowered.isin(allowed)
             self.report(bad, c, "enum", "is not an allowed value", f"Use one of: {', '.join(allowed)}")
             df[c] = lowered.where(~bad, df[c])
+        for c, allowed in spec.lists.items():
+            self._list(c, allowed)
         valid = {c: self._dates(c) for c in spec.dates}
         for start, end in spec.date_order:
             both = valid[start] & valid[end]
@@ -160,6 +162,23 @@ class _Checker:
         self.report(filled & ~ok, c, "date", "is not a valid date",
                     "Write dates as YYYY-MM-DD (ISO 8601), e.g. 2024-09-15")
         return ok
+
+    def _list(self, c: str, allowed: tuple[str, ...]) -> None:
+        """A ;-separated list of values from `allowed` (case and spacing ignored; a space may stand for "_"):
+        stored as its known values, once each, in the vocabulary's order; any other value is a problem."""
+        df = self.df
+        col = df[c]
+        parsed = {v: _parse_list(v, allowed) for v in col[col != ""].unique()}
+        if not parsed:
+            return
+        unknown = {v: bad for v, (_, bad) in parsed.items() if bad}
+        mask = col.isin(list(unknown)).to_numpy()
+        self.report(mask, c, "list", lambda i: "has " + ", ".join(repr(b) for b in unknown[col.iloc[i]])
+                    + (", which is not an allowed value" if len(unknown[col.iloc[i]]) == 1
+                       else ", which are not allowed values"),
+                    f"Use values from: {', '.join(allowed)}, separated by '{LIST_SEPARATOR}'")
+        clean = {v: norm for v, (norm, bad) in parsed.items() if not bad}
+        df[c] = col.map(lambda v: clean.get(v, v))
 
     def _duplicates(self, spec) -> None:
         df = self.df
@@ -222,6 +241,22 @@ class _Checker:
         self.report(mask, c, "look-alike", lambda i: f"looks like {flagged[col.iloc[i]]!r} but has "
                     f"{_foreign(col.iloc[i])}: it is a different id",
                     "Retype the id on a Latin keyboard if it is meant to be the same", note=True)
+
+
+def _parse_list(value: str, allowed: tuple[str, ...]) -> tuple[str, list[str]]:
+    """(the list as stored, the values not in `allowed`).
+
+    >>> _parse_list(" Translation ; childcare;translation", ("childcare", "translation"))
+    ('childcare;translation', [])
+    >>> _parse_list("food;babysitting", ("childcare", "food"))
+    ('food;babysitting', ['babysitting'])
+    """
+    items = [v.strip() for v in value.split(LIST_SEPARATOR)]
+    keys = ["_".join(v.lower().split()) for v in items if v]
+    bad = [v for v, k in zip((v for v in items if v), keys) if k not in allowed]
+    if bad:
+        return value, bad
+    return LIST_SEPARATOR.join(a for a in allowed if a in keys), []
 
 
 def _first_invisible(value: str, pattern: re.Pattern) -> str:

@@ -222,3 +222,26 @@ def test_records_page_saves_an_event_and_the_analyses_see_it(app_store):
     assert not at.exception, [e.value for e in at.exception]
     assert any("Saved" in s.value for s in at.success), [e.value for e in at.error]
     assert len(data.full_dataset(*data.data_key()).events) == before + 1
+
+
+def test_an_event_records_its_supports_checked_like_events_csv(store):
+    ds = store.read()
+    a, b = _at(ds, "S1", n=2)
+    eid = records.save_event(store, COORD_S1, ds, name="Forum with childcare", kind="forum", when=date(2027, 4, 1),
+                             site_id="S1", checkins={a: "attendee"}, supports=["translation", "childcare"])
+    after = store.read()
+    assert after.events.set_index("event_id").at[eid, "supports"] == "childcare;translation"
+    # an unknown support is refused with the column named, and nothing is written
+    counts = store.counts()
+    with pytest.raises(records.RecordInvalid) as err:
+        records.save_event(store, COORD_S1, after, name="x", kind="forum", when=date(2027, 4, 2), site_id="S1",
+                           checkins={a: "attendee"}, supports=["babysitting"])
+    assert err.value.problems[0].column == "supports" and "babysitting" in err.value.problems[0].message
+    assert store.counts() == counts
+    # an event already recorded: the supports are replaced, the rest of it stays
+    records.save_event(store, COORD_S1, after, event_id=eid, checkins={b: "attendee"}, supports=["food"])
+    ev = store.read().events.set_index("event_id").loc[eid]
+    assert (ev["supports"], ev["name"], ev["date"], ev["site_id"]) == ("food", "Forum with childcare", "2027-04-01",
+                                                                       "S1")
+    att = store.read().attendance.query("event_id == @eid")
+    assert set(att["person_id"]) == {a, b}

@@ -7,7 +7,9 @@ import streamlit as st
 
 from dashboard import common, data, figures
 from dashboard import family as families_data
+from dashboard.survey_page import escape
 from queries import outreach
+from queries import supports as support_queries
 from queries.export import safe_frame
 
 principal = common.principal()
@@ -19,6 +21,76 @@ TIER_HELP = {"call now": "isolated and drifting away (not seen lately, or left a
              "this month": "isolated but still coming, or two other reasons at once",
              "keep an eye on": "one reason other than isolation, most often not seen lately",
              outreach.CONTACTED: "contacted recently; back on the list when the follow-up is due"}
+
+
+
+def _supports_section() -> None:
+    """Do the supports schools offer (childcare, translation, food, transportation, meeting times) go with
+    under-involved families taking part more? (queries.supports)"""
+    table = common.load(data.load_supports, principal)
+    st.subheader("Do supports help families take part?", anchor="supports")
+    if table is None or table.empty:
+        st.info("No event records the supports it offered (childcare, translation, food, transportation, a "
+                "family-friendly meeting time). Add a 'supports' column to events.csv, or tick them when you add "
+                "an event on the Records page, to see whether families come more when they are offered.")
+        return
+    st.markdown(
+        "How often families took part in their site's events (a member came) when the event offered a support, "
+        "and when it did not. Every family of a site counts as invited to the site's family events; only sites "
+        "that record supports count. An association, not proof: schools may offer translation where they "
+        "expect families who need it." + (" Counts under {0} show as '<{0}'; a share made of small counts is "
+                                          "not shown.".format(data.min_count()) if audience == "funder" else ""))
+    own = table[~table["comparison"].astype(bool) & table["group"].isin(["language", "children"])]
+    said = own[own["support"] != "any"]
+    languages = table[table["group"].str.startswith("language:") & (table["support"] != "any")]
+    if audience != "funder" and not languages.empty:      # the most common language other than English
+        said = pd.concat([said.iloc[:1], languages.iloc[:1], said.iloc[1:]])
+    for _, r in said.iterrows():
+        st.markdown("- " + escape(support_queries.sentence(r)))   # labels hold the data's languages
+    rows = table if audience != "funder" else own
+    shown = pd.DataFrame({
+        "families": [SHORT.get(g, g.replace("language:", "need ")) for g in rows["group"]],
+        "support": [support_queries.SUPPORT_LABELS[s] for s in rows["support"]],
+        "n": [common.count(v) for v in rows["families"]],
+        "events with / without": [f"{common.count(w)} / {common.count(wo)}"
+                                  for w, wo in zip(rows["events_with"], rows["events_without"])],
+        "took part with / without": [f"{_rate(w)} / {_rate(wo)}" for w, wo in zip(rows["rate_with"],
+                                                                                rows["rate_without"])],
+        "difference": [_points(d, (d, lo, hi), sign=True)
+                       for d, lo, hi in zip(rows["difference"], rows["ci_low"], rows["ci_high"])],
+        "95% CI": [f"{_points(lo, (d, lo, hi), sign=True)} to {_points(hi, (d, lo, hi), sign=True)}"
+                   if _shown(lo) else "–" for d, lo, hi in zip(rows["difference"], rows["ci_low"], rows["ci_high"])],
+        "p": [common.p_value(v) for v in rows["p_value"]]})
+    st.dataframe(shown, hide_index=True, width="stretch", key="supports_table",
+                 column_config={"families": st.column_config.TextColumn(width="medium"),
+                                "n": st.column_config.TextColumn(help="families in the group")})
+    st.caption("Intervals: 95% Wald, standard errors clustered by event. p: which events offered the support "
+               "shuffled among each site's events (permutation test)."
+               + ("" if audience == "funder" else " The comparison rows show whether everyone else also came more "
+                  "often to those events.")
+               + " Families with children: every child on record counts (the records hold no ages). Method: "
+                 "docs/metrics-program.md, 'Supports'.")
+
+
+
+SHORT = {"language": "need another language", "english": "speak English (comparison)",
+         "children": "with children", "no_children": "no children (comparison)"}
+
+
+def _shown(v) -> bool:
+    return v is not None and v == v
+
+
+def _rate(v) -> str:
+    return support_queries.percent(v) if _shown(v) else "–"
+
+
+def _points(v, row=(), *, sign: bool = False) -> str:
+    """Percentage points, with a decimal when the row's numbers are all small (as its sentence has them)."""
+    if not _shown(v):
+        return "–"
+    places = 1 if max(abs(x) for x in (v, *row) if _shown(x)) < 0.02 else 0
+    return f"{support_queries.points(v, places, sign=sign)} pts"
 
 
 if audience == "funder":
@@ -41,6 +113,7 @@ if audience == "funder":
         table = families.assign(families=[common.count(v) for v in families["families"]])
         st.dataframe(table.pivot(index="site_id", columns="reason", values="families").fillna("0")
                      .reset_index().rename(columns={"site_id": "site"}), hide_index=True, width="stretch")
+    _supports_section()
     st.stop()
 
 may_call = families_data.may_open(principal)
@@ -156,6 +229,8 @@ st.download_button("Download this list (CSV)",
                    safe_frame(shown.drop(columns=["history"], errors="ignore")).to_csv(index=False).encode("utf-8"),
                    file_name="outreach.csv", mime="text/csv", key="outreach_csv",
                    on_click=data.audit_download, args=(principal, "outreach list", len(shown)))
+
+_supports_section()
 
 if not principal.may("record_contact"):
     st.stop()

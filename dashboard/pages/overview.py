@@ -2,6 +2,8 @@
 import streamlit as st
 
 from dashboard import brief, common, data, figures
+from dashboard.survey_page import escape
+from queries import supports as support_queries
 
 principal = common.principal()
 audience = principal.audience
@@ -120,6 +122,19 @@ with left:
 with right:
     st.subheader("Funnel")
     st.plotly_chart(figures.figure_funnel(overview["funnel"]), width="stretch", key="funnel")
+
+st.subheader("Supports and who takes part", anchor="supports")
+supports = common.load(data.load_supports, principal)
+if supports is None or supports.empty:
+    st.info("No event records the supports it offered (childcare, translation, food, transportation, meeting "
+            "times), so there is nothing to compare yet.")
+else:
+    main = supports[~supports["comparison"].astype(bool) & supports["group"].isin(["language", "children"])
+                    & (supports["support"] != "any")]
+    st.markdown("\n".join("- " + escape(support_queries.sentence(r)) for _, r in main.iterrows()))
+    st.caption("Share of their site's family events that the group's families came to, with and without the "
+               "support; an association, not proof. Every language, the 'any support' comparison and the "
+               "comparison groups are on the Outreach page.")
 
 st.subheader("Isolated families", anchor="isolated-families")
 if audience == "funder":

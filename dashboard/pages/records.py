@@ -8,7 +8,8 @@ import streamlit as st
 from dashboard import common, data, records
 from dashboard.survey_page import escape
 from graph.errors import StoreError
-from graph.model import TABLES
+from graph.model import SUPPORTS, TABLES, split_list
+from queries.supports import SUPPORT_LABELS
 
 principal = common.principal()
 st.title("Records")
@@ -63,6 +64,12 @@ with event_tab:
                                   format_func=lambda k: k.replace("_", " "))
             when = mid.date_input("Date", value=date.today(), key="rec_event_date")
             site = right.selectbox("Site", sites, key="rec_event_site")
+        had = [] if which == "new" else split_list(events.set_index("event_id").at[which, "supports"])
+        offered = st.multiselect("Supports offered", SUPPORTS, default=[s for s in had if s in SUPPORTS],
+                                 format_func=SUPPORT_LABELS.get, key=f"rec_event_supports_{which}",
+                                 placeholder="None recorded",
+                                 help="What the school or site offered so that families can take part. The "
+                                      "Outreach page compares how often families come with and without them.")
         st.markdown("**Who came.** Type a name to search your sites' people.")
         chosen = {}
         for role in TABLES["attendance"].enums["role"]:
@@ -77,11 +84,13 @@ with event_tab:
                 st.error("Each person can have one role at an event; picked twice: " + ", ".join(twice))
             elif which == "new":
                 _save(lambda: records.save_event(data.get_store(), principal, ds, name=name, kind=kind, when=when,
-                                                 site_id=site, checkins=chosen),
+                                                 site_id=site, checkins=chosen, supports=offered),
                       f"Saved the event with {len(chosen)} people checked in.")
             else:
-                _save(lambda: records.save_event(data.get_store(), principal, ds, event_id=which, checkins=chosen),
-                      f"Saved {len(chosen)} check-ins.")
+                _save(lambda: records.save_event(data.get_store(), principal, ds, event_id=which, checkins=chosen,
+                                                 supports=offered),
+                      f"Saved {len(chosen)} check-ins" + ("" if set(offered) == set(had)
+                                                          else " and the supports offered") + ".")
 
 with visit_tab:
     teachers = people[people["role"] == "teacher"]

@@ -3,6 +3,7 @@
     python bench/bench_analyses.py                       # 1,000 and 10,000 parents
     python bench/bench_analyses.py --parents 100000      # the issue's target size
     python bench/bench_analyses.py --browser             # also each page's first view in headless Chromium
+    python bench/bench_analyses.py --parents 100000 --no-before --browser   # skip computing on page views
 
 For each size, a demo of that many parents is loaded into a temporary SQLite store, then, each in a fresh
 process (nothing in memory):
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +63,7 @@ def _child(mode: str, uri: str) -> dict:
                 out[f"{page}/{role}"] = round(time.perf_counter() - t0, 2)
     elif mode == "analyse":
         store = data.get_store()
+        analyses.clear(store)        # what "before" stored on its page views is not the worker's to skip
         t0 = time.perf_counter()
         info = analyses.run(store)
         out = {"seconds": round(time.perf_counter() - t0, 1), "analyses": info["total"]}
@@ -86,12 +89,42 @@ def _run_child(mode: str, uri: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@contextmanager
+def _browser_lock():
+    """Hold /tmp/browser.lock (flock) while Chromium runs, so that two browser runs on a shared machine
+    do not start Chromium at once (the tests take the same lock: `flock /tmp/browser.lock pytest ...`)."""
+    import fcntl
+    with open(os.environ.get("CIVICTIES_BROWSER_LOCK", "/tmp/browser.lock"), "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _settled(page, quiet: float = 1.0) -> float:
+    """When the app stopped running: the first moment after which neither its running indicator nor a
+    spinner showed for ``quiet`` seconds (the indicator shows only some time after a run starts, so a page
+    that draws its title first must not be taken as done at the first moment nothing shows)."""
+    since = None
+    while True:
+        now = time.perf_counter()
+        if (page.locator('[data-testid="stStatusWidget"]').count()
+                or page.locator('[data-testid="stSpinner"]').count()):
+            since = None
+        elif since is None:
+            since = now
+        elif now - since >= quiet:
+            return since
+        time.sleep(0.05)
+
+
 def _browser(uri: str) -> dict:
     from e2e_server import DashboardServer, chromium
     from test_e2e_browser import _sign_in
     titles = ["Bridging and tie formation", "Outreach", "Pipeline to seats", "Data", "Overview"]
     out = {}
-    with DashboardServer(uri, env={"CIVICTIES_BACKGROUND_ANALYSES": "0"}) as server, chromium() as browser:
+    with _browser_lock(), DashboardServer(uri, env={"CIVICTIES_BACKGROUND_ANALYSES": "0"}) as server, chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1200})
         t0 = time.perf_counter()
         _sign_in(page, server.url, "t-admin")
@@ -100,17 +133,21 @@ def _browser(uri: str) -> dict:
             t0 = time.perf_counter()
             page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
             page.locator("h1", has_text=title).first.wait_for(timeout=600_000)
-            while (page.locator('[data-testid="stStatusWidget"]').count()
-                   or page.locator('[data-testid="stSpinner"]').count()):
-                time.sleep(0.05)
-            out[title] = round(time.perf_counter() - t0, 2)
+            out[title] = round(_settled(page) - t0, 2)
     return out
+
+
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages (the machine may be shared: note them beside each figure)."""
+    return ", ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--parents", type=int, nargs="+", default=[1000, 10000])
     ap.add_argument("--browser", action="store_true")
+    ap.add_argument("--no-before", action="store_true",
+                    help="skip the 'before' column (every page computed on its view: a quarter of an hour at 100,000)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--store", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -121,22 +158,23 @@ def main() -> int:
     for n in args.parents:
         with tempfile.TemporaryDirectory() as tmp, demo_store(Path(tmp) / "demo", parents=n) as demo:
             print(f"\n## {n:,} parents ({len(demo.person_ids):,} people)\n")
-            before = _run_child("before", demo.uri)
+            before = {} if args.no_before else _run_child("before", demo.uri)
+            print(f"(load average {_load()})")
             analyse = _run_child("analyse", demo.uri)
+            print(f"civicties analyse: {analyse['analyses']} analyses in {analyse['seconds']} s, "
+                  f"peak {analyse['peak_mib']} MiB (load average {_load()})", flush=True)
             after = _run_child("after", demo.uri)
             contact = _run_child("contact", demo.uri)
             print("| page / role | first view before (s) | first view after (s) |")
             print("|---|---|---|")
-            for k in before:
+            for k in after:
                 if k != "peak_mib":
-                    print(f"| {k} | {before[k]} | {after[k]} |")
-            print(f"\npeak memory: before {before['peak_mib']} MiB, after {after['peak_mib']} MiB")
-            print(f"civicties analyse: {analyse['analyses']} analyses in {analyse['seconds']} s, "
-                  f"peak {analyse['peak_mib']} MiB")
+                    print(f"| {k} | {before.get(k, '-')} | {after[k]} |")
+            print(f"\npeak memory: before {before.get('peak_mib', '-')} MiB, after {after['peak_mib']} MiB")
             print(f"a contact recorded and shown: {contact['seconds']} s (shown as {contact['shown']})")
             if args.browser:
                 b = _browser(demo.uri)
-                print("\nbrowser, first view of each page after the analyses are stored (s):")
+                print(f"\nbrowser, first view of each page after the analyses are stored (s; load average {_load()}):")
                 for k, v in b.items():
                     print(f"- {k}: {v}")
     return 0

@@ -20,6 +20,7 @@ import math
 import tempfile
 import threading
 import time
+import weakref
 from datetime import date
 
 import networkx as nx
@@ -120,7 +121,7 @@ def background_enabled() -> bool:
 def store_info() -> dict:
     """What the sidebar and the Data page say about the store: label, whether it holds the demo, counts."""
     store = get_store()
-    return {"label": store.label, "demo": accounts.is_demo_store(store), "counts": store.counts()}
+    return {"label": store.label, "demo": accounts.is_demo_store(store), "counts": analyses.store_counts(store)}
 
 
 def scope(principal: Principal) -> tuple[str, tuple[str, ...] | None]:
@@ -266,6 +267,27 @@ def _with_ties(ds: Dataset, ties: pd.DataFrame) -> Dataset:
     return Dataset(tables={**ds.tables, "ties": ties}, contacts=ds.contacts)
 
 
+_per_dataset: dict = {}          # (name, id(dataset)) -> (weak reference to the dataset, result)
+_per_dataset_lock = threading.Lock()
+
+
+def _once_per_dataset(name: str, ds: Dataset, compute):
+    """``compute(ds)`` once per dataset object: the audiences whose analyses run on the same cached (never
+    mutated) dataset share its audience-independent work (evaluators and funders; the Overview and the
+    Bridging page of one scope), shaping it each afterwards. Callers do not mutate what it returns."""
+    k = (name, id(ds))
+    with _per_dataset_lock:
+        hit = _per_dataset.get(k)
+    if hit is not None and hit[0]() is ds:
+        return hit[1]
+    value = compute(ds)
+    with _per_dataset_lock:
+        for gone in [key for key, (ref, _v) in _per_dataset.items() if ref() is None]:
+            del _per_dataset[gone]
+        _per_dataset[k] = (weakref.ref(ds), value)
+    return value
+
+
 # -- Overview ---------------------------------------------------------------------------------------------
 
 def load_overview(principal: Principal) -> dict:
@@ -276,7 +298,7 @@ def load_overview(principal: Principal) -> dict:
 @st.cache_data(show_spinner="Computing the headline numbers…", max_entries=12)
 def _overview(audience: str, sites, uri: str, version: str) -> dict:
     ds = audience_dataset(audience, sites, uri, version)
-    m = headline_metrics(ds)
+    m = _once_per_dataset("headline", ds, headline_metrics)
     people = ds.people
     parents = people[people["role"].fillna("parent") == "parent"]
     waves = _waves(ds)
@@ -349,8 +371,11 @@ def _since_last_cohort(ds: Dataset, audience: str, ei_shown=None) -> dict | None
     last = started.sort_values("start_date").iloc[-1]
     since = pd.Timestamp(last["start_date"])
     before_ties = ties[observed.notna() & (observed < since)]
-    before, after = tie_arrays(_with_ties(ds, before_ties)), tie_arrays(ds)
-    change = formation.tie_change(before, after, n_permutations=PERMUTATIONS, seed=0)
+
+    def tie_change(ds):                 # shared by the audiences whose Overview runs on the same dataset
+        before, after = tie_arrays(_with_ties(ds, before_ties)), tie_arrays(ds)
+        return after, formation.tie_change(before, after, n_permutations=PERMUTATIONS, seed=0)
+    after, change = _once_per_dataset(f"tie_change:{since.isoformat()}", ds, tie_change)
     enr = ds.enrollments
     grads = enr[(enr["status"] == "graduated")
                 & (pd.to_datetime(enr["completed_on"], errors="coerce") >= since)]["person_id"].nunique()
@@ -397,6 +422,31 @@ def _bridging(audience: str, sites, uri: str, version: str) -> dict:
     # Tests run on the sites' data with names and are shaped afterwards: pseudonyms do not change the numbers.
     ds = analysis_dataset(audience, sites, uri, version)
     waves = _waves(ds)
+    # the tests do not depend on the audience: evaluators and funders (the same cached dataset) share them
+    graphs, tests, cohort_panel = _once_per_dataset("bridging", ds, _bridging_tests)
+    tests = tests.copy()
+    if audience == "funder":
+        tests = _funder_tests(tests, {(w, a): _funder_mixing(sites, attr, w, uri, version)[1]
+                                      for w in waves for attr, a in (("race_ethnicity", "race"),
+                                                                     ("income_band", "class"))})
+        cohort_panel = _funder_cohort_panel(cohort_panel)
+    comparison = _comparison(ds, audience)
+    everyone = tests[tests["cohort"].isna()].to_dict("records")
+    cohorts = tests[tests["cohort"].notna()]
+    return {"tests": tests, "growth_by_wave": _growth(graphs, audience, protected=(sites, uri, version)),
+            "comparison": comparison,
+            "cohort_panel": cohort_panel,
+            "findings": findings.bridging_findings(everyone, comparison, cohort_p=cohorts["p_value"].tolist(),
+                                                   cohort_q=cohorts["q_value"].tolist()),
+            "growth_by_year": _growth(snapshots_by_year(ds), audience,
+                                      cumulative_totals={"people": len(ds.people), "ties": tie_arrays(ds).m}),
+            "waves": waves}
+
+
+def _bridging_tests(ds: Dataset) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """Each wave's tie network, the permutation tests (whole network and every cohort, with q-values) and
+    each cohort's same-respondent comparison, before any shaping."""
+    waves = _waves(ds)
     graphs = {w: tie_arrays(ds, waves=[w]) for w in waves}
     members = {str(c): people for c, people in ds.enrollments.groupby("cohort_id")["person_id"].apply(set).items()}
     rows, by_cohort = [], []
@@ -417,22 +467,7 @@ def _bridging(audience: str, sites, uri: str, version: str) -> dict:
     tests.loc[per_cohort, "q_value"] = pd.Series(inference.bh_qvalues(tests.loc[per_cohort, "p_value"].tolist()),
                                                  index=tests.index[per_cohort], dtype=object)
     cohort_panel = panel.cohort_wave_comparisons(ds, n_boot=PANEL_BOOTSTRAP_COHORTS)
-    if audience == "funder":
-        tests = _funder_tests(tests, {(w, a): _funder_mixing(sites, attr, w, uri, version)[1]
-                                      for w in waves for attr, a in (("race_ethnicity", "race"),
-                                                                     ("income_band", "class"))})
-        cohort_panel = _funder_cohort_panel(cohort_panel)
-    comparison = _comparison(ds, audience)
-    everyone = tests[tests["cohort"].isna()].to_dict("records")
-    cohorts = tests[tests["cohort"].notna()]
-    return {"tests": tests, "growth_by_wave": _growth(graphs, audience, protected=(sites, uri, version)),
-            "comparison": comparison,
-            "cohort_panel": cohort_panel,
-            "findings": findings.bridging_findings(everyone, comparison, cohort_p=cohorts["p_value"].tolist(),
-                                                   cohort_q=cohorts["q_value"].tolist()),
-            "growth_by_year": _growth(snapshots_by_year(ds), audience,
-                                      cumulative_totals={"people": len(ds.people), "ties": tie_arrays(ds).m}),
-            "waves": waves}
+    return graphs, tests, cohort_panel
 
 
 def readable_cohort_panel(table: pd.DataFrame) -> pd.DataFrame:
@@ -530,7 +565,7 @@ PANEL_BOOTSTRAP_COHORTS = 300    # per cohort (hundreds of cohorts at scale)
 
 def _comparison(ds: Dataset, audience: str) -> dict | None:
     """The first and last survey waves compared on the same respondents (and on all), shaped for the audience."""
-    comparison = panel.wave_comparison(ds, n_boot=PANEL_BOOTSTRAP)
+    comparison = _once_per_dataset("comparison", ds, lambda d: panel.wave_comparison(d, n_boot=PANEL_BOOTSTRAP))
     if comparison is not None and audience == "funder":
         comparison = _funder_comparison(comparison, min_count())
     return comparison
@@ -853,14 +888,16 @@ def load_pipeline(principal: Principal, by: str = "site") -> dict:
 def _pipeline(audience: str, sites, by: str, uri: str, version: str) -> dict:
     ds = analysis_dataset(audience, sites, uri, version)
     k = min_count()
-    flows = [(s, t, int(c)) for s, t, c in pipeline.sankey_flows(ds)]
-    funnel = pipeline.funnel_by(ds, by)
+    # what does not depend on the grouping or the audience is computed once per dataset (_once_per_dataset)
+    flows = [(s, t, int(c)) for s, t, c in _once_per_dataset("sankey", ds, pipeline.sankey_flows)]
+    funnel = _once_per_dataset(f"funnel:{by}", ds, lambda d: pipeline.funnel_by(d, by))
     # Funders get the overall curve only: a small group's curve steps by 1/n and gives its counts away.
-    km = pipeline.time_to_seat(ds, by=None if audience == "funder" else by)
-    bodies = pipeline.seats_by_body(ds)
+    overall = _once_per_dataset("time_to_seat", ds, lambda d: pipeline.time_to_seat(d, by=None))
+    km = overall if audience == "funder" else _once_per_dataset(f"time_to_seat:{by}", ds,
+                                                                lambda d: pipeline.time_to_seat(d, by=by))
+    bodies = _once_per_dataset("bodies", ds, pipeline.seats_by_body)
     hidden_flows = 0
-    overall = pipeline.time_to_seat(ds, by=None)
-    by_site = pipeline.funnel_by(ds, "site")
+    by_site = _once_per_dataset("funnel:site", ds, lambda d: pipeline.funnel_by(d, "site"))
     totals = {stage: _count(audience, int(by_site[stage].sum()) if len(by_site) else 0)
               for stage in ("graduated", "appointed")}
     median = float(overall["median_days"].iloc[0]) if len(overall) else None
@@ -1133,3 +1170,46 @@ def load_group_network(principal: Principal, attr: str, wave: str | None, height
     """
     _audience, sites = scope(principal)
     return _group_network(sites, attr, wave, height, *data_key())
+
+
+# -- Supports (TPE): do families come more when childcare, translation... are offered? -----------------------
+
+def load_supports(principal: Principal) -> pd.DataFrame:
+    """Whether families who need a language other than English, or who have children, take part more in
+    their site's events that offer translation, childcare or any support (queries.supports: rates with and
+    without, the difference, its interval and p-value). Coordinators: their sites; evaluators: everyone who
+    consented; funders: the two groups only (no per-language or comparison rows), every count from 1 to
+    CIVICTIES_MIN_COUNT - 1 as "<N", a rate only where the counts it is made of could be shown, and no
+    family-event counts. No person or family id in any of them."""
+    return _serve("supports", _supports, scope(principal))
+
+
+@st.cache_data(show_spinner="Comparing events with and without supports…", max_entries=12)
+def _supports(audience: str, sites, uri: str, version: str) -> pd.DataFrame:
+    from queries import supports as support_queries
+    table = support_queries.support_effects(analysis_dataset(audience, sites, uri, version))
+    return funder_supports(table, min_count()) if audience == "funder" else table
+
+
+def funder_supports(table: pd.DataFrame, k: int) -> pd.DataFrame:
+    """The funder's release of queries.supports.support_effects: the groups of interest only; families and
+    events as shown counts; each rate only when ratio_publishable(took part, did not) and the group has at
+    least k families; the difference, interval and p-value only when both rates are shown."""
+    rows = []
+    for r in table[~table["comparison"].astype(bool) & table["group"].isin(["language", "children"])].to_dict("records"):
+        big = int(r["families"]) >= k
+        shown = {side: big and disclosure.ratio_publishable(r[f"took_part_{side}"],
+                                                             r[f"invited_{side}"] - r[f"took_part_{side}"], k)
+                 for side in ("with", "without")}
+        both = shown["with"] and shown["without"]
+        rows.append({"group": r["group"], "group_label": r["group_label"], "comparison": False,
+                     "support": r["support"],
+                     "families": privacy.suppress_small(int(r["families"]), k),
+                     "events_with": privacy.suppress_small(int(r["events_with"]), k),
+                     "events_without": privacy.suppress_small(int(r["events_without"]), k),
+                     "rate_with": r["rate_with"] if shown["with"] else None,
+                     "rate_without": r["rate_without"] if shown["without"] else None,
+                     **{c: r[c] if both else None for c in ("difference", "ci_low", "ci_high", "p_value", "method")}})
+    return pd.DataFrame(rows, columns=["group", "group_label", "comparison", "support", "families", "events_with",
+                                       "events_without", "rate_with", "rate_without", "difference", "ci_low",
+                                       "ci_high", "p_value", "method"])

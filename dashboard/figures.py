@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 
 __all__ = [
     "figure_wave_comparison", "comparison_rows", "figure_tie_composition", "figure_funnel", "figure_wave_change", "figure_permutation",
+    "figure_cohort_tests",
     "figure_mixing_heatmap", "figure_growth", "figure_sankey", "figure_funnel_by", "figure_time_to_seat",
     "figure_seats_by_body", "figure_missing", "figure_counts", "number", "label", "hidden", "bodies_sentence",
     "rollup_by_level", "fill_years",
@@ -176,6 +177,30 @@ def figure_permutation(results: pd.DataFrame) -> go.Figure:
     ])
     return _layout(fig, "E-I index: observed vs random mixing (−1 all within groups, +1 all across)",
                    xaxis_range=[-1.05, 1.05], xaxis_title="E-I index", height=max(300, 26 * len(y) + 120))
+
+
+def figure_cohort_tests(results: pd.DataFrame) -> go.Figure:
+    """Every cohort's test in one light figure: how many cohorts (and waves) had each difference between
+    the E-I index observed and the one random mixing would give, one histogram per attribute; right of
+    zero a cohort's ties cross group lines more than chance would give. A few dozen bars whatever the
+    number of cohorts (:func:`figure_permutation` draws a row per test, for a few chosen cohorts).
+
+    `results` columns: cohort, wave, attribute ("race", "class"), observed, expected. Tests without an
+    observed or expected E-I (no ties, or hidden from funders) are left out.
+    """
+    df = results.dropna(subset=["observed", "expected"]).reset_index(drop=True)
+    traces = []
+    for attr in dict.fromkeys(df["attribute"]):
+        part = df[df["attribute"] == attr]
+        traces.append(go.Histogram(x=(part["observed"].astype(float) - part["expected"].astype(float)).round(4),
+                                   name=f"across {attr}", xbins=dict(start=-2, end=2, size=0.1), opacity=0.6,
+                                   marker=dict(color=_COLORS.get(attr, _COLORS["observed"])),
+                                   hovertemplate="%{x}: %{y} tests<extra></extra>"))
+    fig = go.Figure(traces)
+    fig.add_vline(x=0, line=dict(color=_COLORS["expected"], dash="dot"))
+    return _layout(fig, f"{df['cohort'].nunique():,} cohorts: E-I observed minus what random mixing gives "
+                   "(right of 0: more ties across groups than chance)", barmode="overlay",
+                   xaxis_title="E-I observed − expected", yaxis_title="cohort tests (cohort × wave)", height=380)
 
 
 def figure_mixing_heatmap(matrix: pd.DataFrame, *, title: str = "Who is tied to whom") -> go.Figure:

@@ -191,7 +191,7 @@ def wave_comparison(ds: Dataset, before=None, after=None, *, attributes=("race_e
         b = counts[(before, attr)] if (before, attr) in counts else respondent_counts(ds, before, attr)
         a = counts[(after, attr)] if (after, attr) in counts else respondent_counts(ds, after, attr)
         if keep is not None:
-            b, a = b[b.index.isin(keep)], a[a.index.isin(keep)]
+            b, a = _rows_of(b, keep), _rows_of(a, keep)
         both = b.index.intersection(a.index)
         out["respondents"] = {"before": len(b), "after": len(a), "both": len(both)}
         # the panel: the same people, paired
@@ -213,6 +213,16 @@ def wave_comparison(ds: Dataset, before=None, after=None, *, attributes=("race_e
     out.setdefault("respondents", {"before": 0, "after": 0, "both": 0})
     out["too_few"] = out["respondents"]["both"] < MIN_RESPONDENTS
     return out
+
+
+def _rows_of(frame: pd.DataFrame, people) -> pd.DataFrame:
+    """The rows of ``frame`` (indexed by unique person ids) of ``people``, in the frame's order: a lookup per
+    person in the index's hash table, built once, rather than a scan of every respondent for each of
+    hundreds of cohorts (81 of 130 s of the cohort comparisons at 100,000 parents)."""
+    if not frame.index.is_unique:
+        return frame[frame.index.isin(people)]
+    pos = frame.index.get_indexer(pd.Index(list(people), dtype=object))
+    return frame.iloc[np.sort(pos[pos >= 0])]
 
 
 def cohort_wave_comparisons(ds: Dataset, before=None, after=None, *, attributes=("race_ethnicity", "income_band"),

@@ -233,3 +233,56 @@ def test_neo4j_keeps_results_in_the_database_and_writes_measures_back(neo4j_stor
     assert all(int(expected[r["id"]]) == r["degree"] for r in written)
     results.clear()
     assert results.versions() == {}
+
+
+def test_the_store_is_counted_again_only_after_a_write_by_any_process(demo_store, monkeypatch):
+    from graph.model import GraphRecords
+    calls = []
+    real = SQLiteStore.counts
+    monkeypatch.setattr(SQLiteStore, "counts", lambda self: calls.append(1) or real(self))
+    first = analyses.version_of(demo_store)
+    for _ in range(3):
+        assert analyses.version_of(demo_store) == first
+    assert len(calls) == 1                          # nothing written: counted once
+    other = SQLiteStore(demo_store.path)            # another process's connection writes, without a bump
+    try:
+        other.write(GraphRecords(nodes={"Person": [{"id": "PNEW", "person_id": "PNEW", "role": "parent"}]}))
+    finally:
+        other.close()
+    assert analyses.version_of(demo_store) != first
+    assert len(calls) == 2
+
+
+def test_the_worker_computes_the_quick_analyses_first_and_the_permutation_tests_last(demo_store):
+    names = [name for name, _p, _a in analyses.plan(demo_store)]
+    assert names[0] == "sites"
+    assert names.index("bridging") > max(i for i, n in enumerate(names) if n in ("overview", "pipeline", "mixing"))
+    assert names[-1] == "bridging"
+
+
+def test_audiences_on_the_same_data_share_the_work_and_are_each_shaped(demo_store, monkeypatch):
+    from dashboard import data
+    from queries import pipeline
+    evaluator = Principal(username="e", role="evaluator")
+    counted = {"tests": 0, "sankey": 0}
+    real_tests, real_sankey = data._bridging_tests, pipeline.sankey_flows
+
+    def tests(ds):
+        counted["tests"] += 1
+        return real_tests(ds)
+
+    def sankey(ds):
+        counted["sankey"] += 1
+        return real_sankey(ds)
+    monkeypatch.setattr(data, "_bridging_tests", tests)
+    monkeypatch.setattr(pipeline, "sankey_flows", sankey)
+    shown = {p.role: data.load_bridging(p)["tests"] for p in (evaluator, FUNDER)}
+    assert counted["tests"] == 1                    # evaluators and funders: the same consenting people
+    # each shaped for its reader: the funder's small counts hidden, the evaluator's not
+    assert all(isinstance(v, (int, float)) or v is None for v in shown["evaluator"]["ties"])
+    hidden = shown["funder"]["p_value"].isna() & shown["evaluator"]["p_value"].notna()
+    assert hidden.any() and not shown["evaluator"]["p_value"].isna().equals(shown["funder"]["p_value"].isna())
+    for by in data.PIPELINE_BY:
+        for p in (evaluator, FUNDER):
+            data.load_pipeline(p, by)
+    assert counted["sankey"] == 1                   # four groupings, two audiences: one Sankey

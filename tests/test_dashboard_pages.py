@@ -78,6 +78,36 @@ def test_bridging_shows_tests_heatmap_and_growth(store_uri):
     assert not at.exception
 
 
+def test_bridging_draws_every_cohort_in_one_figure_and_each_test_only_for_chosen_cohorts(store_uri):
+    import json
+    at = open_page("bridging", "evaluator")
+    specs = [json.loads(c.proto.spec) for c in charts(at)]
+    overview = [s for s in specs if any(t.get("type") == "histogram" for t in s["data"])]
+    assert len(overview) == 1                         # every cohort at once, one histogram per attribute
+    cohorts = at.multiselect(key="bridging_cohorts").options
+    drawn = len(charts(at))
+    at.multiselect(key="bridging_cohorts").set_value([cohorts[0]]).run()
+    assert not at.exception
+    assert len(charts(at)) == drawn + 1               # the chosen cohort's tests, row by row
+    rows = [t["y"] for c in charts(at) for t in json.loads(c.proto.spec)["data"] if t.get("name") == "observed"]
+    chosen = [r for r in rows if any(str(y).startswith(cohorts[0] + " · ") for y in r)]
+    assert len(chosen) == 1 and all(y.startswith(cohorts[0] + " · ") for y in chosen[0])
+
+
+def test_cohort_figure_puts_each_test_at_expected_and_observed():
+    import pandas as pd
+    from dashboard import figures
+    results = pd.DataFrame({"cohort": ["C1", "C1", "C2", "C3"], "wave": ["pre", "pre", "post", "post"],
+                            "attribute": ["race", "class", "race", "race"], "observed": [0.5, -0.2, None, 0.1],
+                            "expected": [0.1, -0.1, None, 0.3], "p_value": [0.01, 0.4, None, 0.2],
+                            "q_value": [0.02, 0.4, None, 0.3]})
+    fig = figures.figure_cohort_tests(results)
+    race, klass = fig.data
+    assert list(race.x) == [0.4, -0.2]                # observed - expected; C2 has no test: left out
+    assert list(klass.x) == [-0.1]
+    assert fig.layout.shapes[0].x0 == 0 and "2 cohorts" in fig.layout.title.text
+
+
 def test_pipeline_regroups_the_funnel(store_uri):
     at = open_page("pipeline", "coordinator")
     assert len(charts(at)) >= 3  # sankey, funnel, time to seat (bodies when anyone is seated)

@@ -22,6 +22,7 @@ GROWTH_COLUMNS = {"period": "year or wave", "people": "people", "ties": "ties", 
                   "mean_degree": "ties per person", "isolates": "isolated people",
                   "components": "groups of connected people", "largest_component_share": "largest group's share",
                   "cross_race_share": "cross-race share", "cross_class_share": "cross-class share"}
+MAX_DRAWN = 25          # cohorts drawn one by one (each a row per wave and attribute)
 TABLE_COLUMNS = {"group": "cohort", "wave": "wave", "attribute": "across", "ties": "ties",
                  "cross_ties": "cross-group ties", "expected_cross_ties": "expected by chance",
                  "observed": "E-I observed", "expected": "E-I expected", "p_value": "p", "q_value": "q"}
@@ -94,14 +95,24 @@ else:
         panel_shown = cohort_panel if not chosen else cohort_panel[cohort_panel["cohort"].isin(chosen)]
         st.dataframe(data.readable_cohort_panel(panel_shown), hide_index=True, width="stretch")
     if principal.may("download_people"):
-        st.download_button("Download per-cohort results (CSV)", data.cohort_results_csv(principal),
+        # written when clicked, not on every view (thousands of cohorts at scale)
+        st.download_button("Download per-cohort results (CSV)", lambda: data.cohort_results_csv(principal),
                            file_name="civicties-cohort-results.csv", mime="text/csv", key="cohort_csv",
                            on_click=data.audit_download, args=(principal, "per-cohort results"))
         st.download_button("Data dictionary (CSV)", data.dictionary_csv(), file_name="civicties-data-dictionary.csv",
                            mime="text/csv", key="dictionary_csv")
-    with st.expander("Observed against random mixing, per cohort"):
-        st.plotly_chart(figures.figure_permutation(cohorts.assign(group=cohorts["group"] + " · " + cohorts["wave"])),
+    # One light figure of every cohort (thousands at scale: a chart row per cohort and wave took seconds to
+    # draw); each test against its random-mixing band only for the cohorts chosen above.
+    if (cohorts["observed"].notna() & cohorts["expected"].notna()).any():
+        st.plotly_chart(figures.figure_cohort_tests(cohorts), width="stretch", key="cohort_tests")
+    if chosen:
+        drawn = cohorts[cohorts["group"].isin(chosen[:MAX_DRAWN])]
+        st.plotly_chart(figures.figure_permutation(drawn.assign(group=drawn["group"] + " · " + drawn["wave"])),
                         width="stretch", key="permutation_cohorts")
+        if len(chosen) > MAX_DRAWN:
+            st.caption(f"The first {MAX_DRAWN} cohorts chosen are drawn; the table above holds every one.")
+    else:
+        st.caption("Choose cohorts above to draw each one's test against the band random mixing gives.")
 
 st.subheader("Who is tied to whom")
 left, right = st.columns(2)

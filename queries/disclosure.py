@@ -22,6 +22,7 @@ from collections.abc import Collection, Hashable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.optimize import linprog
 
 from queries.privacy import SUPPRESSED, suppress_small
@@ -41,52 +42,20 @@ def audit(values: Mapping[Hashable, float | None], equations: Sequence[Equation]
     group's graduates are at most its enrolled), every cell being a count (>= 0). ``targets``: the hidden
     cells to bound (default all).
 
+    Shown cells are constants; only hidden cells are variables, and each cell's two linear programs hold
+    only its *block*: the hidden cells linked to it through constraints (cells of different blocks share no
+    constraint, so the other blocks cannot move its bounds). The matrices are sparse (HiGHS).
+
     >>> # a row of three cells and its total 20, two cells hidden: each lies in [0, 20 - 12]
     >>> values = {"a": 12, "b": None, "c": None, "total": 20}
     >>> audit(values, [{"a": 1, "b": 1, "c": 1, "total": -1}])
     {'b': (0.0, 8.0), 'c': (0.0, 8.0)}
     """
-    hidden = [c for c, v in values.items() if v is None]
-    index = {c: i for i, c in enumerate(hidden)}
-
-    def linear(eqs):
-        rows, rhs = [], []
-        for eq in eqs:
-            if not any(c in index for c in eq):
-                continue
-            row = np.zeros(len(hidden))
-            constant = 0.0
-            for c, coef in eq.items():
-                if c in index:
-                    row[index[c]] += coef
-                else:
-                    constant += coef * float(values[c])
-            rows.append(row)
-            rhs.append(-constant)
-        return (np.array(rows), np.array(rhs)) if rows else (None, None)
-
-    A_eq, b_eq = linear(equations)
-    A_ub, b_ub = linear(inequalities)
+    system = _System(values, equations, inequalities)
     out = {}
-    for c in (targets if targets is not None else hidden):
-        if c not in index:
-            continue
-        if A_eq is None and A_ub is None:
-            out[c] = (0.0, float("inf"))
-            continue
-        cost = np.zeros(len(hidden))
-        cost[index[c]] = 1.0
-        bounds = []
-        for sign in (1.0, -1.0):
-            res = linprog(sign * cost, A_eq=A_eq, b_eq=b_eq, A_ub=A_ub, b_ub=b_ub, bounds=(0, None),
-                          method="highs")
-            if res.status == 3:          # unbounded
-                bounds.append(float("inf") if sign < 0 else 0.0)
-            elif res.status != 0:
-                bounds.append(float("nan"))
-            else:
-                bounds.append(float(sign * res.fun))
-        out[c] = (bounds[0], bounds[1])
+    for c in (targets if targets is not None else system.hidden):
+        if c in system.index:
+            out[c] = (system.bound(c, 1.0)[0], system.bound(c, -1.0)[0])
     return out
 
 
@@ -100,33 +69,219 @@ def protect(values: Mapping[Hashable, int], equations: Sequence[Equation], k: in
     published elsewhere that stay shown (e.g. the number of ties, on every page). A cell that can be hidden
     in no equation leaves the loop with what it has (the audit in the tests then fails loudly).
 
+    The small counts are audited in a fixed order (by name) and the first too narrow one gets company, as a
+    full audit each round would do, with less work: hiding a cell only widens every interval (a shown
+    constant becomes a variable), so a count once found safe stays safe and is not audited again; and every
+    solution found is a release consistent with what is shown, as are the true values, so a count that two
+    of them already set at least k apart is safe without its own linear programs. Such releases come first
+    from a few solves that each lift many counts at once (:meth:`_System.spread`), so that only the counts
+    left get their own two programs (on their block only: cells that share no constraint are solved apart).
+    The cells hidden are those the plain method (audit every small count every round) would hide.
+
     >>> sorted(protect({"a": 3, "b": 12, "c": 30, "total": 45}, [{"a": 1, "b": 1, "c": 1, "total": -1}], 10))
     ['a', 'b']
     """
     hidden = {c for c, v in values.items() if 1 <= v < k}
-    primary = set(hidden)
+    primary = sorted(hidden, key=str)
     linked = list(equations) + list(inequalities)
+    by_cell = _by_cell(linked)
+    # the range of each small count over the consistent releases seen so far (the truth is one of them)
+    position = {c: j for j, c in enumerate(primary)}
+    low = np.array([float(values[c]) for c in primary])
+    high = low.copy()
+    safe = np.zeros(len(primary), dtype=bool)
+
+    def seen(point, where) -> None:
+        if point is not None:
+            members, x = point
+            j = where[members]
+            x, j = x[j >= 0], j[j >= 0]
+            low[j], high[j] = np.minimum(low[j], x), np.maximum(high[j], x)
+            safe[j] |= high[j] - low[j] >= k + _WITNESS_MARGIN     # a margin: a solver's tolerance never decides
+
     while True:
-        shown = {c: (None if c in hidden else v) for c, v in values.items()}
-        bounds = audit(shown, equations, sorted(primary, key=str), inequalities=inequalities)
-        weak = [c for c in sorted(primary, key=str) if bounds[c][1] - bounds[c][0] < k]
-        if not weak:
+        system = _System({c: (None if c in hidden else v) for c, v in values.items()}, equations, inequalities)
+        where = np.array([position.get(c, -1) for c in system.hidden], dtype=int)
+        # several counts per solve: lift as many counts not yet safe as the constraints allow to k above the
+        # lowest value seen (in order of priority), then those left, until a solve lifts none; then sink
+        # those left as low as they go together (a lower floor) and lift again, until that helps no more
+        sunk = False
+        for _ in range(_SPREAD_ROUNDS):
+            if safe.all():
+                break
+            before = int(safe.sum())
+            for point in system.spread({primary[j]: low[j] + k + 2 * _WITNESS_MARGIN for j in np.flatnonzero(~safe)}):
+                seen(point, where)
+            if int(safe.sum()) > before:
+                sunk = False
+            elif sunk:
+                break
+            else:
+                for point in system.spread({primary[j]: 0.0 for j in np.flatnonzero(~safe)}, sink=True):
+                    seen(point, where)
+                sunk = True
+        weak = None
+        for j, c in enumerate(primary):  # in order: the first too narrow one gets company
+            if safe[j]:
+                continue
+            bounds = {}
+            for sign in (-1.0, 1.0):     # the largest value first: the smallest is often seen already
+                if safe[j]:
+                    break
+                bounds[sign], point = system.bound(c, sign)
+                if sign < 0 and bounds[sign] == float("inf"):
+                    high[j], safe[j] = float("inf"), True
+                seen(point, where)
+            if safe[j] or not bounds[-1.0] - bounds[1.0] < k:
+                safe[j] = True
+                continue
+            weak = c
+            break
+        if weak is None:
             return hidden
-        candidates = [c for c in _candidates(weak[0], values, hidden, linked) if c not in fixed]
+        candidates = [c for c in _candidates(weak, values, hidden, linked, by_cell=by_cell) if c not in fixed]
         if not candidates:
             return hidden
         hidden.add(candidates[0])
 
 
-def _candidates(cell, values, hidden: set, equations) -> list:
+#: how much further apart than k two consistent releases must set a count for it to be safe without its own
+#: linear programs (solutions are feasible up to the solver's tolerance, about 1e-7)
+_WITNESS_MARGIN = 1e-4
+#: at most this many solves per round that lift many counts at once
+_SPREAD_ROUNDS = 20
+
+
+class _System:
+    """The constraints on the hidden cells of a release: shown cells are constants (moved to the right-hand
+    side), hidden cells the variables (>= 0), split into blocks (hidden cells joined by a shared constraint,
+    transitively). Each block's sparse matrices are built once, when first needed."""
+
+    def __init__(self, values: Mapping[Hashable, float | None], equations: Sequence[Equation],
+                 inequalities: Sequence[Equation]):
+        self.hidden = [c for c, v in values.items() if v is None]
+        self.index = {c: i for i, c in enumerate(self.hidden)}
+        parent = list(range(len(self.hidden)))
+
+        def root(i):
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        rows = []                        # (is an equation, columns, coefficients, right-hand side)
+        for is_eq, eqs in ((True, equations), (False, inequalities)):
+            for eq in eqs:
+                cols, coefs, constant = [], [], 0.0
+                for c, coef in eq.items():
+                    i = self.index.get(c)
+                    if i is None:
+                        constant += coef * float(values[c])
+                    else:
+                        cols.append(i)
+                        coefs.append(float(coef))
+                if not cols:
+                    continue
+                rows.append((is_eq, cols, coefs, -constant))
+                for i in cols[1:]:
+                    parent[root(i)] = root(cols[0])
+        self.block = [root(i) for i in range(len(self.hidden))]
+        self._rows: dict = {}
+        for row in rows:
+            self._rows.setdefault(self.block[row[1][0]], []).append(row)
+        self._members: dict = {}
+        for i, b in enumerate(self.block):
+            self._members.setdefault(b, []).append(i)
+        self._built: dict = {}
+
+    def _matrices(self, b):
+        if b not in self._built:
+            members = self._members[b]
+            local = {i: j for j, i in enumerate(members)}
+            parts = {}
+            for is_eq in (True, False):
+                rows = [r for r in self._rows.get(b, []) if r[0] == is_eq]
+                if not rows:
+                    parts[is_eq] = (None, None)
+                    continue
+                data = [coef for r in rows for coef in r[2]]
+                row_ids = [n for n, r in enumerate(rows) for _ in r[1]]
+                col_ids = [local[i] for r in rows for i in r[1]]
+                A = sparse.csr_array((data, (row_ids, col_ids)), shape=(len(rows), len(members)))
+                parts[is_eq] = (A, np.array([r[3] for r in rows]))
+            self._built[b] = (members, local, parts[True], parts[False])
+        return self._built[b]
+
+    def bound(self, cell, sign: float) -> tuple[float, tuple | None]:
+        """The smallest (sign 1) or largest (sign -1) value of a hidden cell, and the solution: (the indices
+        in ``hidden`` of its block's cells, their values), or None (unbounded, or no constraint)."""
+        members, local, (A_eq, b_eq), (A_ub, b_ub) = self._matrices(self.block[self.index[cell]])
+        if A_eq is None and A_ub is None:
+            return (0.0 if sign > 0 else float("inf")), None
+        cost = np.zeros(len(members))
+        cost[local[self.index[cell]]] = sign
+        res = linprog(cost, A_eq=A_eq, b_eq=b_eq, A_ub=A_ub, b_ub=b_ub, bounds=(0, None), method="highs")
+        if res.status == 3:              # unbounded
+            return (float("inf") if sign < 0 else 0.0), None
+        if res.status != 0:
+            return float("nan"), None
+        return float(sign * res.fun), (np.asarray(members), res.x)
+
+    def spread(self, caps: Mapping[Hashable, float], *, sink: bool = False) -> list[tuple]:
+        """Consistent values that lift many of the given hidden cells to their caps (cell -> cap) at once:
+        per block, the largest sum of w x min(cell, cap), the weights falling in the order given (2 to 1), so
+        that the first cells are filled up to their caps before the later ones get anything (with equal
+        weights, moving a count from one cell to another would change nothing and the solver could fill
+        few). A linear program with one more variable per cell: t <= cell, 0 <= t <= cap. ``sink``: the
+        smallest sum of the cells instead (caps unused). Returns each block's solution, as :meth:`bound`
+        does."""
+        by_block: dict = {}
+        for c, cap in caps.items():
+            by_block.setdefault(self.block[self.index[c]], []).append((c, cap))
+        out = []
+        for b, cells in by_block.items():
+            members, local, (A_eq, b_eq), (A_ub, b_ub) = self._matrices(b)
+            if A_eq is None and A_ub is None:
+                continue
+            n, m = len(members), len(cells)
+            rows = np.arange(m)
+            cols = [local[self.index[c]] for c, _cap in cells]
+            if sink:
+                cost = np.zeros(n)
+                cost[cols] = 1.0
+                res = linprog(cost, A_eq=A_eq, b_eq=b_eq, A_ub=A_ub, b_ub=b_ub, bounds=(0, None), method="highs")
+                if res.status == 0:
+                    out.append((np.asarray(members), res.x))
+                continue
+            under = sparse.csr_array((np.concatenate([np.ones(m), -np.ones(m)]),
+                                      (np.concatenate([rows, rows]), np.concatenate([n + rows, cols]))),
+                                     shape=(m, n + m))           # t - cell <= 0
+            A_ub2 = under if A_ub is None else sparse.vstack([_widen(A_ub, m), under]).tocsr()
+            b_ub2 = np.zeros(m) if b_ub is None else np.concatenate([b_ub, np.zeros(m)])
+            cost = np.concatenate([np.zeros(n), -(2.0 - rows / m)])
+            bounds = [(0, None)] * n + [(0, cap) for _c, cap in cells]
+            res = linprog(cost, A_eq=_widen(A_eq, m), b_eq=b_eq, A_ub=A_ub2, b_ub=b_ub2, bounds=bounds,
+                          method="highs")
+            if res.status == 0:
+                out.append((np.asarray(members), res.x[:n]))
+        return out
+
+
+def _widen(A, m: int):
+    """A sparse matrix with m more columns of zeros (None stays None)."""
+    return None if A is None else sparse.hstack([A, sparse.csr_array((A.shape[0], m))]).tocsr()
+
+
+def _candidates(cell, values, hidden: set, equations: Sequence[Equation], *, by_cell: Mapping | None = None) -> list:
     """Shown non-zero cells that could widen `cell`'s interval, smallest first: those of its equations, and
-    of the equations of the hidden cells it is linked to (a hidden total makes its parts' equations count)."""
+    of the equations of the hidden cells it is linked to (a hidden total makes its parts' equations count).
+    ``by_cell``: cell -> the equations it is in, if already made from ``equations`` (else made here)."""
+    if by_cell is None:
+        by_cell = _by_cell(equations)
     seen, todo, found = {cell}, [cell], set()
     while todo:
         current = todo.pop()
-        for eq in equations:
-            if current not in eq:
-                continue
+        for eq in by_cell.get(current, ()):
             for other in eq:
                 if other in hidden:
                     if other not in seen:
@@ -135,6 +290,15 @@ def _candidates(cell, values, hidden: set, equations) -> list:
                 elif values[other] > 0:
                     found.add(other)
     return sorted(found, key=lambda o: (values[o], str(o)))
+
+
+def _by_cell(equations: Sequence[Equation]) -> dict:
+    """cell -> the equations (or inequalities) it is in."""
+    out: dict = {}
+    for eq in equations:
+        for c in eq:
+            out.setdefault(c, []).append(eq)
+    return out
 
 
 def shown_value(value: int, hidden: bool, k: int):

@@ -593,3 +593,99 @@ def test_the_pathways_views_keep_hidden_counts_hidden(store_for):
     assert hidden, "the demo's pathways have hidden small counts to attack"
     failures = _pathway_attack(shown, truth)
     assert not failures, f"{len(failures)} hidden pathway counts recovered or narrowed, e.g. {failures[:5]}"
+
+
+# -- the audit's shortcuts give the answers of the plain method ------------------------------------------------
+
+def test_independent_blocks_give_the_bounds_of_one_joint_problem():
+    """Two tables that share no constraint: row 1 a + b + 12 = 20 (a, b hidden), row 2 d + e + 5 = 15 (d, e
+    hidden), plus e <= d. By hand: a, b in [0, 8]; d in [5, 10] (d + e = 10 and e <= d), e in [0, 5]. Each
+    block's programs hold only its own cells; the bounds are those of the joint problem and of each table
+    audited alone."""
+    from queries.disclosure import _System
+    values = {"a": None, "b": None, "c": 12, "t1": 20, "d": None, "e": None, "f": 5, "t2": 15}
+    eqs = [{"a": 1, "b": 1, "c": 1, "t1": -1}, {"d": 1, "e": 1, "f": 1, "t2": -1}]
+    ineqs = [{"e": 1, "d": -1}]
+    joint = audit(values, eqs, inequalities=ineqs)
+    assert joint == {"a": (0.0, 8.0), "b": (0.0, 8.0), "d": (5.0, 10.0), "e": (0.0, 5.0)}
+    first = audit({c: values[c] for c in ("a", "b", "c", "t1")}, eqs[:1])
+    second = audit({c: values[c] for c in ("d", "e", "f", "t2")}, eqs[1:], inequalities=ineqs)
+    assert joint == {**first, **second}
+    system = _System(values, eqs, ineqs)
+    blocks = {c: system.block[system.index[c]] for c in "abde"}
+    assert blocks["a"] == blocks["b"] != blocks["d"] == blocks["e"]
+    # a hidden total joins the two blocks into one: then b's row may take what d's row gives up
+    values2 = {**values, "t1": None, "t2": None, "all": 35}
+    eqs2 = eqs + [{"t1": 1, "t2": 1, "all": -1}]
+    system2 = _System(values2, eqs2, ineqs)
+    assert len({system2.block[i] for i in range(len(system2.hidden))}) == 1
+    assert audit(values2, eqs2, ["a"], inequalities=ineqs)["a"] == (0.0, 18.0)   # 35 - 12 - 5
+
+
+def _protect_plainly(values, equations, k, *, inequalities=(), fixed=()):
+    """The method as first written: every round, audit every small count (two programs each, one joint
+    problem) and give the first too narrow one (by name) the smallest shown non-zero cell linked to it."""
+    hidden = {c for c, v in values.items() if 1 <= v < k}
+    primary = sorted(hidden, key=str)
+    linked = list(equations) + list(inequalities)
+    while True:
+        bounds = audit({c: (None if c in hidden else v) for c, v in values.items()}, equations, primary,
+                       inequalities=inequalities)
+        weak = [c for c in primary if bounds[c][1] - bounds[c][0] < k]
+        if not weak:
+            return hidden
+        seen, todo, found = {weak[0]}, [weak[0]], set()
+        while todo:
+            current = todo.pop()
+            for eq in linked:
+                if current in eq:
+                    for other in eq:
+                        if other in hidden and other not in seen:
+                            seen.add(other)
+                            todo.append(other)
+                        elif other not in hidden and values[other] > 0:
+                            found.add(other)
+        candidates = [c for c in sorted(found, key=lambda o: (values[o], str(o))) if c not in fixed]
+        if not candidates:
+            return hidden
+        hidden.add(candidates[0])
+
+
+def _funnel_release(rows, caps=None, fixed_totals=False):
+    """A funnel table (group -> enrolled, graduated, appointed) as cells, column totals and nesting."""
+    values, eqs, ineqs, fixed = {}, [], [], []
+    for s, stage in enumerate(("enrolled", "graduated", "appointed")):
+        for g, row in enumerate(rows):
+            values[stage, g] = row[s]
+        values[stage, "total"] = sum(row[s] for row in rows)
+        eqs.append({**{(stage, g): 1 for g in range(len(rows))}, (stage, "total"): -1})
+        if fixed_totals:
+            fixed.append((stage, "total"))
+    for g in range(len(rows)):
+        ineqs += [{("graduated", g): 1, ("enrolled", g): -1}, {("appointed", g): 1, ("graduated", g): -1}]
+        if caps:
+            values["cap", g] = caps[g]
+            fixed.append(("cap", g))
+            ineqs.append({("enrolled", g): 1, ("cap", g): -1})
+    return values, eqs, ineqs, fixed
+
+
+@pytest.mark.parametrize("rows,caps,fixed_totals", [
+    ([(40, 20, 12), (25, 11, 5), (30, 10, 8)], None, True),              # the squeezed case above
+    ([(40, 30, 3), (25, 12, 8), (60, 50, 20)], [41, 25, 70], True),      # enrolled capped by the people
+    ([(12, 9, 2), (30, 22, 15), (8, 6, 1), (50, 41, 30)], [14, 30, 18, 55], False),
+    ([(5, 3, 1), (7, 2, 0), (90, 80, 12), (11, 10, 4), (33, 21, 9)], None, False),
+    ([(15, 12, 11), (14, 13, 12), (16, 15, 3)], [15, 14, 16], True),     # caps pin the enrolled: many rounds
+], ids=["squeezed", "capped", "capped-free-totals", "many-small", "pinned"])
+def test_protect_hides_what_the_plain_method_hides(rows, caps, fixed_totals):
+    """Blocks, sparse programs, counts found safe not audited again and counts two known releases already
+    set k apart: the same cells hidden as by re-auditing every small count every round, and the result
+    passes that audit."""
+    from queries.disclosure import protect
+    values, eqs, ineqs, fixed = _funnel_release(rows, caps, fixed_totals)
+    expected = _protect_plainly(values, eqs, K, inequalities=ineqs, fixed=fixed)
+    got = protect(values, eqs, K, inequalities=ineqs, fixed=fixed)
+    assert got == expected
+    small = [c for c, v in values.items() if 1 <= v < K]
+    bounds = audit({c: (None if c in got else v) for c, v in values.items()}, eqs, small, inequalities=ineqs)
+    assert all(hi - lo >= K for lo, hi in bounds.values()), bounds

@@ -45,6 +45,14 @@ def run_for(store, *, quiet: bool = False, as_json: bool = False, out=None) -> i
             else ""
         print(f"Stored {info['total']} analyses for data version {info['version']} of {store.label} in "
               f"{info['seconds']} s{extra}.", file=out)
+        if not quiet and info.get("slowest"):
+            print("Slowest (seconds; work shared between audiences counted where it ran first):", file=out)
+            for t in info["slowest"]:
+                options = ", ".join(str(o) for o in t["options"] if o is not None)
+                who = t["audience"] or "every audience"
+                sites = f" of {', '.join(t['sites'])}" if t["sites"] else ""
+                print(f"  {t['seconds']:>8.2f}  {t['analysis']}{f' ({options})' if options else ''}, "
+                      f"{who}{sites}", file=out)
     return 0
 
 

@@ -39,10 +39,11 @@ __all__ = ["DEPENDS", "version_of", "store_counts", "bump", "serve", "start_back
 DEPENDS = {
     "overview": ("network",), "bridging": ("network",), "mixing": ("network",), "pipeline": ("network",),
     "quality": ("network",), "group_network": ("network",), "outreach": ("network",), "sites": ("network",),
-    "families": ("network",), "supports": ("network",),
+    "families": ("network",), "family_contacts": ("network",), "supports": ("network",),
 }
 #: How long each analysis takes, roughly (the worker computes the quick ones first).
-_COST = {"sites": 0, "families": 0, "quality": 1, "mixing": 1, "outreach": 2, "pipeline": 3, "overview": 4,
+_COST = {"sites": 0, "families": 0, "family_contacts": 0,
+         "quality": 1, "mixing": 1, "outreach": 2, "pipeline": 3, "overview": 4,
          "supports": 4, "bridging": 5}
 #: The store's node labels whose changes move each version.
 _LABELS = {"contacts": ("Contact",)}
@@ -260,6 +261,8 @@ def plan(store, changed: tuple[str, ...] = ("network",)) -> list[tuple]:
         jobs.append(("supports", p, ()))
         if p.audience == "coordinator":
             jobs.append(("families", None, (p.site_scope,)))
+        if p.audience in ("admin", "coordinator"):
+            jobs.append(("family_contacts", None, (p.site_scope,)))
         jobs += [("pipeline", p, (by,)) for by in data.PIPELINE_BY]
         jobs += [("mixing", p, (attr, w)) for attr in data.ATTRIBUTES for w in [None] + waves]
     del accounts
@@ -274,7 +277,8 @@ def run(store, changed: tuple[str, ...] = ("network",), *, progress=None) -> dic
     from dashboard import data
     loaders = {"overview": data.load_overview, "bridging": data.load_bridging, "outreach": data.load_outreach,
                "quality": data.load_data_quality, "pipeline": data.load_pipeline, "mixing": data.load_mixing,
-               "sites": data.site_ids, "families": data.family_ids, "supports": data.load_supports}
+               "sites": data.site_ids, "families": data.family_ids, "supports": data.load_supports,
+               "family_contacts": data.family_contacts}
     version = version_of(store, ("network", "contacts"))
     jobs = plan(store, changed)
     started = time.time()
@@ -283,11 +287,14 @@ def run(store, changed: tuple[str, ...] = ("network",), *, progress=None) -> dic
     _set_status(store, **info)
     _local.worker = True                 # the worker computes this version: never served the previous one
     try:
+        took = []
         for i, (name, principal, args) in enumerate(jobs, 1):
+            t0 = time.perf_counter()
             if principal is None:
                 loaders[name](*args)
             else:
                 loaders[name](principal, *args)
+            took.append((time.perf_counter() - t0, name, principal, args))
             info.update(done=i, heartbeat=time.time())
             if i % 5 == 0 or i == len(jobs):
                 _set_status(store, **info)
@@ -296,7 +303,8 @@ def run(store, changed: tuple[str, ...] = ("network",), *, progress=None) -> dic
         kept = {version_of(store, DEPENDS[n]) for n in DEPENDS}
         _results(store).prune(kept)
         info.update(state="done", seconds=round(time.time() - started, 1),
-                    finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                    finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    slowest=_slowest(took))
     except Exception as e:          # noqa: BLE001 -- recorded for the sidebar and the CLI, then re-raised
         info.update(state="failed", error=f"{type(e).__name__}: {e}", seconds=round(time.time() - started, 1))
         _set_status(store, **info)
@@ -310,6 +318,14 @@ def run(store, changed: tuple[str, ...] = ("network",), *, progress=None) -> dic
         info["written_back"] = writeback.write_person_measures(store, version.split("|")[0],
                                                                data.full_dataset(*data.data_key()))
     return info
+
+
+def _slowest(took: list, n: int = 8) -> list[dict]:
+    """The n analyses that took longest (what to make faster next): analysis, audience, sites, options,
+    seconds. Work shared between audiences is counted where it ran first."""
+    return [{"analysis": name, "audience": None if p is None else p.audience,
+             "sites": None if p is None else p.site_scope, "options": list(args), "seconds": round(sec, 2)}
+            for sec, name, p, args in sorted(took, key=lambda t: -t[0])[:n]]
 
 
 def start_background(store, changed: tuple[str, ...] = ("network",)) -> bool:

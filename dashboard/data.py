@@ -136,6 +136,19 @@ def site_ids() -> list[str]:
     return _serve("sites", _site_ids, ())
 
 
+def family_contacts(sites: tuple[str, ...] | None) -> dict:
+    """family_id -> its parents as [{person_id, name, phone, email}] for some sites (None: all): the call
+    list's phone book, stored with the analyses so that the Outreach page never reads the store for it.
+    Whether a principal may see contact details is checked by its caller (dashboard.family)."""
+    return _serve("family_contacts", _family_contacts, (sites,))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _family_contacts(sites, uri: str, version: str) -> dict:
+    from dashboard.family import contacts_of
+    return contacts_of(site_dataset(sites, uri, version).people)
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def _families(sites, uri: str, version: str) -> list[str]:
     """The families of some sites (None: all): whom a coordinator may record a contact for."""
@@ -1187,7 +1200,8 @@ def load_supports(principal: Principal) -> pd.DataFrame:
 @st.cache_data(show_spinner="Comparing events with and without supports…", max_entries=12)
 def _supports(audience: str, sites, uri: str, version: str) -> pd.DataFrame:
     from queries import supports as support_queries
-    table = support_queries.support_effects(analysis_dataset(audience, sites, uri, version))
+    table = _once_per_dataset("supports", analysis_dataset(audience, sites, uri, version),
+                              support_queries.support_effects)
     return funder_supports(table, min_count()) if audience == "funder" else table
 
 

@@ -17,7 +17,7 @@ from graph.dataset import Dataset
 from queries import outreach
 from queries.network import matched_ties
 
-__all__ = ["load_family", "load_family_contacts", "family_ids", "build_card", "may_open"]
+__all__ = ["load_family", "load_family_contacts", "contacts_of", "family_ids", "build_card", "may_open"]
 
 
 def may_open(principal: Principal) -> bool:
@@ -39,8 +39,16 @@ def family_ids(principal: Principal) -> list[str]:
 
 
 def load_family_contacts(principal: Principal) -> dict:
-    """family_id -> the family's parents as [{person_id, name, phone, email}] for the principal's sites."""
-    people = _dataset(principal).people
+    """family_id -> the family's parents as [{person_id, name, phone, email}] for the principal's sites
+    (coordinators and admins only; stored with the analyses: data.family_contacts)."""
+    if not may_open(principal):
+        raise PermissionError("family cards and contact details are for coordinators and admins")
+    _audience, sites = data.scope(principal)
+    return data.family_contacts(sites)
+
+
+def contacts_of(people: pd.DataFrame) -> dict:
+    """family_id -> its parents as [{person_id, name, phone, email}], from a people table."""
     parents = people[people["family_id"].notna() & (people["role"].fillna("parent") == "parent")]
     out: dict = {}
     for r in parents[["family_id", "person_id", "name", "phone", "email"]].itertuples(index=False):

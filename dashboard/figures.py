@@ -65,7 +65,9 @@ def _bars(values) -> dict:
 
 
 def _bar(**kw) -> go.Bar:
+    """A bar trace of counts that may be suppressed (see :func:`_bars`); its numbers never turn sideways."""
     values = kw.pop("values")
+    kw.setdefault("textangle", 0)
     b = _bars(values)
     return go.Bar(y=b["y"], text=b["text"], marker=dict(pattern_shape=b["marker_pattern_shape"],
                                                         opacity=b["marker_opacity"], **kw.pop("marker", {})), **kw)

@@ -203,6 +203,14 @@ def test_civicties_analyse_stores_the_analyses(demo_store, capsys):
     assert "Stored" in out and "analyses" in out
     assert analyses.status(demo_store)["state"] == "done"
     assert sum(results_for(demo_store).versions().values()) >= len(analyses.plan(demo_store))
+    assert "Slowest" not in out                                     # --quiet: the summary only
+    slowest = analyses.status(demo_store)["slowest"]
+    assert len(slowest) == 8 and [t["seconds"] for t in slowest] == sorted((t["seconds"] for t in slowest),
+                                                                           reverse=True)
+    assert {t["analysis"] for t in slowest} <= set(analyses.DEPENDS)
+    assert main(["analyse", "--store", str(demo_store.path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("Slowest") and len(lines) == 10      # the summary, the heading, eight rows
 
 
 # -- Neo4j ------------------------------------------------------------------------------------------------
@@ -286,3 +294,27 @@ def test_audiences_on_the_same_data_share_the_work_and_are_each_shaped(demo_stor
         for p in (evaluator, FUNDER):
             data.load_pipeline(p, by)
     assert counted["sankey"] == 1                   # four groupings, two audiences: one Sankey
+
+
+def test_the_call_lists_phone_book_is_stored_per_site_scope_and_read_without_the_store(demo_store, monkeypatch):
+    """Outreach's phone and email column: computed once per site scope with the analyses; a later process
+    reads it without reading the store; a coordinator gets only their sites' families; evaluators and funders
+    are refused (family.load_family_contacts)."""
+    from dashboard import data
+    from dashboard import family as fd
+    s1 = Principal(username="c", role="coordinator", sites=("S1",))
+    people = data.full_dataset(*data.data_key()).people
+    s1_families = set(people.loc[people["site_id"] == "S1", "family_id"].dropna())
+    first = fd.load_family_contacts(s1)
+    assert first and set(first) <= s1_families
+    assert any(p["phone"] for members in first.values() for p in members)
+    analyses._memo.clear()                                          # another process: nothing in memory
+
+    def no_read(*a, **k):
+        raise AssertionError("the store was read although the phone book is stored")
+    monkeypatch.setattr(data, "site_dataset", no_read)
+    monkeypatch.setattr(data, "full_dataset", no_read)
+    assert fd.load_family_contacts(s1) == first
+    for role in ("evaluator", "funder"):
+        with pytest.raises(PermissionError):
+            fd.load_family_contacts(Principal(username="x", role=role))

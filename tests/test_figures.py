@@ -24,7 +24,7 @@ def test_tie_composition_stacks_within_and_across():
     assert list(within.y) == [30, 10] and list(within.text) == ["30", "<10"]
     assert list(within.marker.pattern.shape) == ["", "/"]
     assert list(across.y) == [10, 20]
-    assert fig.layout.barmode == "stack"
+    assert fig.layout.barmode == "stack" and within.textangle == 0 == across.textangle  # numbers upright
 
 
 def test_funnel_keeps_stage_order():

@@ -22,6 +22,8 @@ TIER_HELP = {"call now": "isolated and drifting away (not seen lately, or left a
              "keep an eye on": "one reason other than isolation, most often not seen lately",
              outreach.CONTACTED: "contacted recently; back on the list when the follow-up is due"}
 
+TABLE_ROWS = 1000        # rows of the whole list drawn on the page (the download has every row)
+FORM_FAMILIES = 2000     # families the contact form offers (the list as filtered, in call order)
 
 
 def _supports_section() -> None:
@@ -221,7 +223,10 @@ else:
                 st.switch_page("dashboard/pages/family.py")
 
 st.subheader("The whole list")
-st.dataframe(_readable(shown), hide_index=True, width="stretch",
+if len(shown) > TABLE_ROWS:
+    st.caption(f"The first {TABLE_ROWS:,} of {len(shown):,}, in call order: filter by site, reason or tier to see "
+               "others here, or download the whole list.")
+st.dataframe(_readable(shown.head(TABLE_ROWS)), hide_index=True, width="stretch",
              column_config={"parents": st.column_config.TextColumn(width="medium"),
                             "phone and e-mail": st.column_config.TextColumn(width="medium"),
                             "last contact": st.column_config.TextColumn(width="medium")})
@@ -240,7 +245,10 @@ flash = st.session_state.pop("outreach_flash", None)
 if flash:
     st.success(flash)
 # the list as ordered: the family just saved has moved down, so the form opens on the next one
-order = shown if not shown.empty else families
+order = (shown if not shown.empty else families).head(FORM_FAMILIES)
+if len(shown if not shown.empty else families) > FORM_FAMILIES:
+    st.caption(f"The form offers the first {FORM_FAMILIES:,} families of the list as filtered above; filter by "
+               "site, reason or tier to reach the others.")
 labels = {f: f"{f} – {t} – {p}" for f, t, p in zip(order["family_id"], order["tier"], order["parents"])}
 with st.form("contact", clear_on_submit=True):
     # a new key after each save: the browser would otherwise send back the family just saved

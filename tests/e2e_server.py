@@ -31,7 +31,7 @@ PASSWORD = "correct horse battery staple"
 ROLE_SITES = {"admin": ["*"], "coordinator": ["S1"], "evaluator": ["*"], "funder": ["*"]}
 
 __all__ = ["ROOT", "XSS_NAME", "XSS_ID", "PASSWORD", "ROLE_SITES", "Demo", "demo_store", "DashboardServer",
-           "free_port"]
+           "free_port", "Received", "wait_quiet"]
 
 
 @dataclass
@@ -196,3 +196,33 @@ if __name__ == "__main__":
             server.proc.wait()
         except KeyboardInterrupt:
             pass
+
+
+class Received:
+    """What reached a browser page: dialogs it opened (a script from the data ran?), dismissed, and every
+    frame the server sent over the websocket (what the page received, shown or not)."""
+
+    def __init__(self, page):
+        self.dialogs, self.received = [], []
+        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: self.received.append(
+            payload if isinstance(payload, bytes) else payload.encode("utf-8"))))
+
+    def text(self) -> str:
+        return b"\n".join(self.received).decode("utf-8", errors="replace")
+
+
+def wait_quiet(page, timeout_s: float, what: str = "the app") -> None:
+    """Wait until Streamlit has shown nothing running (status widget, spinner, stale elements) for a second."""
+    deadline, since = time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        busy = (page.locator('[data-testid="stStatusWidget"]').count()
+                + page.locator('[data-testid="stSpinner"]').count() + page.locator('[data-stale="true"]').count())
+        if busy:
+            since = None
+        elif since is None:
+            since = time.monotonic()
+        elif time.monotonic() - since > 1.0:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{what} still running after {timeout_s} s")

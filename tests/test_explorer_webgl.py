@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from e2e_server import PASSWORD, ROOT, DashboardServer, chromium, demo_store, require_browser  # noqa: E402
+from e2e_server import PASSWORD, ROOT, DashboardServer, chromium, demo_store, require_browser, wait_quiet  # noqa: E402
 
 require_browser()
 
@@ -58,19 +58,7 @@ def page(browser, server):
 
 def _wait_ready(page, title: str) -> None:
     page.locator("h1", has_text=title).first.wait_for(timeout=TIMEOUT_S * 1000)
-    deadline, quiet_since = time.monotonic() + TIMEOUT_S, None
-    while time.monotonic() < deadline:
-        busy = (page.locator('[data-testid="stStatusWidget"]').count()
-                + page.locator('[data-testid="stSpinner"]').count()
-                + page.locator('[data-stale="true"]').count())
-        if busy:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since > 1.0:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"page {title!r} still running after {TIMEOUT_S} s")
+    wait_quiet(page, TIMEOUT_S, f"page {title!r}")
 
 
 def _open_explorer(page, base: str, username: str) -> None:

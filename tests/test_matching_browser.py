@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from e2e_server import PASSWORD, DashboardServer, chromium, require_browser  # noqa: E402
+from e2e_server import PASSWORD, DashboardServer, Received, chromium, require_browser, wait_quiet  # noqa: E402
 from test_matching import PEOPLE, TIES, write_package  # noqa: E402
 
 WAIT_S = 150
@@ -65,43 +65,18 @@ def browser():
         yield b
 
 
-class Watch:
-    """Dialogs opened, and everything the server sent over the websocket (what reached the browser)."""
-
-    def __init__(self, page: Page):
-        self.dialogs, self.received = [], []
-        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-        page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: self.received.append(
-            payload if isinstance(payload, bytes) else payload.encode("utf-8"))))
-
-    def text(self) -> str:
-        return b"\n".join(self.received).decode("utf-8", errors="replace")
-
-
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1400})
     p = context.new_page()
-    p.watch = Watch(p)
+    p.watch = Received(p)
     yield p
     assert not p.watch.dialogs, p.watch.dialogs
     context.close()
 
 
 def _quiet(page: Page) -> None:
-    """Wait until Streamlit has finished running the script."""
-    deadline, since = time.monotonic() + WAIT_S, None
-    while time.monotonic() < deadline:
-        busy = (page.locator('[data-testid="stStatusWidget"]').count()
-                + page.locator('[data-testid="stSpinner"]').count() + page.locator('[data-stale="true"]').count())
-        if busy:
-            since = None
-        elif since is None:
-            since = time.monotonic()
-        elif time.monotonic() - since > 1.0:
-            return
-        time.sleep(0.2)
-    raise AssertionError("the app kept running")
+    wait_quiet(page, WAIT_S)
 
 
 def _see(page: Page, text: str | re.Pattern) -> None:

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from e2e_server import PASSWORD, ROOT, DashboardServer, chromium, demo_store, require_browser  # noqa: E402
+from e2e_server import (PASSWORD, ROOT, DashboardServer, Received, chromium, demo_store,  # noqa: E402
+                        require_browser, wait_quiet)
 
 SHOTS = Path(os.environ.get("CIVICTIES_SURVEY_SHOTS") or ROOT / "artifacts" / "screenshots")
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
@@ -88,40 +89,15 @@ def browser():
         yield b
 
 
-class Watch:
-    """Dialogs opened (a script from the data ran?) and everything the server sent over the websocket."""
-
-    def __init__(self, page: Page):
-        self.dialogs, self.received = [], []
-        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-        page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: self.received.append(
-            payload if isinstance(payload, bytes) else payload.encode("utf-8"))))
-
-    def text(self) -> str:
-        return b"\n".join(self.received).decode("utf-8", errors="replace")
-
-
 def _phone(browser):
     context = browser.new_context(**PHONE)
     page = context.new_page()
-    page.watch = Watch(page)
+    page.watch = Received(page)
     return context, page
 
 
 def _quiet(page: Page) -> None:
-    """Wait until Streamlit has finished running the script."""
-    deadline, since = time.monotonic() + WAIT_S, None
-    while time.monotonic() < deadline:
-        busy = (page.locator('[data-testid="stStatusWidget"]').count() + page.locator('[data-testid="stSpinner"]').count()
-                + page.locator('[data-stale="true"]').count())
-        if busy:
-            since = None
-        elif since is None:
-            since = time.monotonic()
-        elif time.monotonic() - since > 0.8:
-            return
-        time.sleep(0.15)
-    raise AssertionError("the app kept running")
+    wait_quiet(page, WAIT_S)
 
 
 def _see(page: Page, text: str, *, exact: bool = False) -> None:
@@ -258,7 +234,7 @@ def test_a_parent_answers_on_a_phone_in_spanish_and_the_coordinator_sees_it(brow
     # the coordinator of S1 sees the progress and the new ties
     context = browser.new_context(viewport={"width": 1400, "height": 1400})
     page = context.new_page()
-    page.watch = Watch(page)
+    page.watch = Received(page)
     page.goto(server.url)
     _see(page, "Sign in")
     page.get_by_label("Username").fill("t-coordinator")

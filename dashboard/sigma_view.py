@@ -122,7 +122,7 @@ def render_webgl_html(payload: dict, *, legend=(), sizes_legend=(), height: int 
     """The self-contained page drawing `payload` (:func:`webgl_payload`) with sigma.js: legend, picture,
     time slider (when the payload has steps) and a line of help. Nothing is fetched from anywhere."""
     data_json = htmlsafe_json_dumps(payload)   # <, >, & and ' become \u escapes: data cannot close the tag
-    graphology_js, sigma_js = _read(ASSETS / _GRAPHOLOGY), _read(ASSETS / _SIGMA)
+    graphology_js, sigma_js = nv._read(ASSETS / _GRAPHOLOGY), nv._read(ASSETS / _SIGMA)  # read once per process
     hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'"
                       for s in (graphology_js, sigma_js, _APP_JS))
     env = Environment(loader=FileSystemLoader(str(ASSETS)), autoescape=select_autoescape(default=True))
@@ -273,15 +273,6 @@ _APP_JS = r"""
   if (D.ego !== null && D.ego !== undefined) { highlight(String(D.ego)); }
 })();
 """
-
-
-_FILE_CACHE: dict[Path, str] = {}
-
-
-def _read(path: Path) -> str:
-    if path not in _FILE_CACHE:
-        _FILE_CACHE[path] = path.read_text(encoding="utf-8")
-    return _FILE_CACHE[path]
 
 
 def _num(v) -> float | int:

@@ -18,18 +18,9 @@ from dashboard import sigma_view as sv
 
 sys.path.insert(0, str(Path(__file__).parent))
 from helpers_data import demo_dataset, tiny_dataset  # noqa: E402
+from test_network_view import _payload, _scripts  # noqa: E402  (how a network page carries its data and scripts)
 
 XSS = "<img src=x onerror=alert(1)> href"
-
-
-def _payload(html: str) -> dict:
-    m = re.search(r'<script type="application/json" id="network-data">(.*?)</script>', html, flags=re.S)
-    assert m, "the page carries its data in one JSON element"
-    return json.loads(m.group(1))
-
-
-def _scripts(html: str) -> list[str]:
-    return re.findall(r"<script>(.*?)</script>", html, flags=re.S)
 
 
 def _tiny_ties():

@@ -12,6 +12,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from queries import joincount
 from queries.arrays import ArrayNetwork, is_missing
 from queries.errors import QueryError
 from queries.homophily import ei_index
@@ -22,7 +23,7 @@ __all__ = ["tie_change", "cohort_changes", "growth"]
 
 
 def tie_change(before, after, attr_race="race_ethnicity", attr_class="income_band", *,
-               n_permutations=1000, seed=0, strata=None) -> dict:
+               n_permutations=1000, seed=0, strata=None, normal_from=joincount.NORMAL_FROM) -> dict:
     """What changed between two snapshots of the tie network, and is the shift in mixing real?
 
     For an evaluator: how many ties the program added (and lost), how many new ties cross
@@ -42,8 +43,10 @@ def tie_change(before, after, attr_race="race_ethnicity", attr_class="income_ban
     shuffled label in both snapshots; within ``strata`` if given, a node -> stratum mapping
     or attribute name), E-I is recomputed on the unchanged before/after ties, and
     ``p_value = (#{|null - mean| >= |observed - mean|} + 1) / (n_permutations + 1)``
-    (two-sided). Null hypothesis: who is in which group is unrelated to the ties in both
-    snapshots. So a small ``p_value`` says the network's mixing really changed -- note
+    (two-sided). Undirected snapshots whose every non-empty tie set has ``normal_from`` ties or
+    more (and no strata) draw no shuffle: the same test from the shuffles' exact means and
+    covariances, with a normal p-value (queries/joincount.py; ``n_permutations`` None). Null
+    hypothesis: who is in which group is unrelated to the ties in both snapshots. So a small ``p_value`` says the network's mixing really changed -- note
     that a segregated baseline diluted by new ties that ignore race also changes it.
     ``p_value_new_ties`` asks the narrower question "did the *new* ties cross group lines
     more (or less) than ties among randomly labelled people would?" (``ei_new_ties`` vs
@@ -96,10 +99,15 @@ def tie_change(before, after, attr_race="race_ethnicity", attr_class="income_ban
         codes = net.codes(attr)[0]
         cu, cv = codes[kn // n], codes[kn % n]
         result[f"new_cross_{key}"] = int(((cu >= 0) & (cv >= 0) & (cu != cv)).sum())
-        by_attribute[attr] = _delta_test(net, codes, [kb, ka, kn], n_permutations, seed, strata)
+        by_attribute[attr] = _delta_test(net, codes, [kb, ka, kn], n_permutations, seed, strata,
+                                         normal_from=normal_from if not directed else math.inf)
     result["by_attribute"] = by_attribute
-    result["n_permutations"] = n_permutations
-    result["method"] = method_text(n_permutations, strata) + ", same labels in both snapshots"
+    normal = bool(by_attribute) and all(r.get("normal") for r in by_attribute.values())
+    for r in by_attribute.values():
+        r.pop("normal", None)
+    result["n_permutations"] = None if normal else n_permutations
+    result["method"] = (joincount.method_text() if normal else method_text(n_permutations, strata)) + \
+        ", same labels in both snapshots"
     return result
 
 
@@ -279,8 +287,31 @@ def _delta_stats(observed, null, totals):
             "p_value_new_ties": col(p_n, has_new)}
 
 
-def _delta_test(net, codes, key_sets, n_permutations, seed, strata):
-    """The E-I change test of :func:`tie_change` for one attribute (keys: before, after, new ties)."""
+def _delta_normal(labels, sets, cross, m, observed) -> dict:
+    """:func:`_delta_stats`'s keys from the shuffles' exact means and covariances (queries/joincount.py): the
+    change's p-value from a normal with that mean and variance, the new ties' from their count's."""
+    mean, cov = joincount.cross_moments(labels, sets)
+    ok = m > 0
+    out = {"normal": True, "ei_before": float(observed[0]) if ok[0] else None, "ei_after": float(observed[1]) if ok[1] else None,
+           "delta_ei": None, "expected_delta": None, "sd_delta": None, "p_value": None,
+           "ei_new_ties": float(observed[2]) if ok[2] else None, "expected_new_ties": None,
+           "p_value_new_ties": None}
+    if ok[0] and ok[1]:
+        w = np.array([-2 / m[0], 2 / m[1], 0.0])                 # E-I after - E-I before = w . cross + const
+        expected = float(w @ mean)
+        sd = math.sqrt(max(float(w @ cov @ w), 0.0))
+        out.update(delta_ei=float(observed[1] - observed[0]), expected_delta=expected, sd_delta=sd,
+                   p_value=float(joincount.normal_p(observed[1] - observed[0], expected, sd, continuity=0.0)))
+    if ok[2]:
+        sd_new = math.sqrt(max(float(cov[2, 2]), 0.0))
+        out.update(expected_new_ties=float(2 * mean[2] / m[2] - 1),
+                   p_value_new_ties=float(joincount.normal_p(cross[2], mean[2], sd_new)))
+    return out
+
+
+def _delta_test(net, codes, key_sets, n_permutations, seed, strata, normal_from=joincount.NORMAL_FROM):
+    """The E-I change test of :func:`tie_change` for one attribute (keys: before, after, new ties). When every
+    non-empty set has ``normal_from`` qualifying ties (and no strata), from the exact moments (joincount)."""
     n = max(net.n, 1)
     known = codes >= 0
     people, local, shuffler = strata_layout(net, known, strata)
@@ -296,7 +327,10 @@ def _delta_test(net, codes, key_sets, n_permutations, seed, strata):
         x = labels[p]
         return np.array([[np.count_nonzero(x[u] != x[v])] for u, v in sets])
 
-    observed = ei_from_counts(stat(np.arange(len(people))), totals)
+    cross = stat(np.arange(len(people)))
+    observed = ei_from_counts(cross, totals)
+    if strata is None and len(people) and all(t == 0 or t >= normal_from for t in totals[:, 0]):
+        return _delta_normal(labels, sets, cross[:, 0], totals[:, 0], observed[:, 0])
     has_any = (totals[:2].min() > 0) or totals[2, 0] > 0
     null = ei_from_counts(shuffler.map(n_permutations, stat, seed=seed), totals) if has_any and len(people) else \
         np.zeros((0, 3, 1))

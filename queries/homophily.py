@@ -16,10 +16,11 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from queries import joincount
 from queries.arrays import ArrayNetwork, as_arrays
 from queries.errors import QueryError
-from queries.permutation import (GroupBlocks, check_permutations, cross_by_group, ei_from_counts, method_text,
-                                 null_summary, small_codes, strata_layout)
+from queries.permutation import (GroupBlocks, Shuffler, check_permutations, cross_by_group, ei_from_counts,
+                                 method_text, null_summary, small_codes, strata_layout)
 
 __all__ = [
     "ei_index",
@@ -305,12 +306,15 @@ def ei_permutation_test(G, attr, *, n_permutations=1000, seed=0, strata=None) ->
     return ei_permutation_tests(G, [attr], n_permutations=n_permutations, seed=seed, strata=strata)[attr]
 
 
-def ei_permutation_tests(G, attrs, *, n_permutations=1000, seed=0, strata=None) -> dict:
+def ei_permutation_tests(G, attrs, *, n_permutations=1000, seed=0, strata=None,
+                         normal_from=joincount.NORMAL_FROM) -> dict:
     """:func:`ei_permutation_test` for several attributes at once: attribute -> result.
 
     Attributes known for exactly the same people share the shuffles (each attribute's test is
     then the same as run alone with this seed), which makes a report's four or five tests cost
-    little more than one.
+    little more than one. From ``normal_from`` qualifying ties (and without strata) no shuffle is
+    drawn: the shuffles' exact mean and variance give a normal p-value (queries/joincount.py), and
+    ``n_permutations`` is None.
 
     >>> G = nx.path_graph(["a", "b", "c", "d"])
     >>> nx.set_node_attributes(G, {"a": "x", "b": "x", "c": "y", "d": "y"}, "race")
@@ -340,6 +344,16 @@ def ei_permutation_tests(G, attrs, *, n_permutations=1000, seed=0, strata=None) 
                           "n_permutations": n_permutations, "n_ties": 0, "method": method}
             continue
         labels = np.stack([small_codes(codes[a][people]) for a in group])     # (attributes, people)
+        if strata is None and not net.directed and not net.multigraph and m >= normal_from:
+            # a big network: the shuffles' exact mean and variance, and the normal p-value (queries/joincount)
+            for i, a in enumerate(group):
+                mean, cov = joincount.cross_moments(labels[i], [(u, v)])
+                cross_ties = np.count_nonzero(labels[i][u] != labels[i][v])
+                sd = math.sqrt(max(cov[0, 0], 0.0))
+                out[a] = {"observed": (2 * cross_ties - m) / m, "expected": (2 * mean[0] - m) / m,
+                          "sd": 2 * sd / m, "p_value": float(joincount.normal_p(cross_ties, mean[0], sd)),
+                          "n_permutations": None, "n_ties": m, "method": joincount.method_text(normal_from)}
+            continue
 
         def cross(pos, labels=labels, u=u, v=v):
             out = []
@@ -356,13 +370,17 @@ def ei_permutation_tests(G, attrs, *, n_permutations=1000, seed=0, strata=None) 
     return {a: out[a] for a in attrs}
 
 
-def group_ei_tests(G, members: Mapping, attrs, *, n_permutations=1000, seed=0) -> dict:
+def group_ei_tests(G, members: Mapping, attrs, *, n_permutations=1000, seed=0,
+                   normal_from=joincount.NORMAL_FROM) -> dict:
     """:func:`ei_permutation_test` on each group's own ties, for many groups at once: group -> attr -> result.
 
     For an evaluator: does each cohort's network mix more (or less) than chance? Group g's network is
     the ties touching its members (``members``: group -> person ids; a person may be in several), with
     the people at their ends (``G.edge_subgraph`` of those ties); each test shuffles labels among them.
     All groups are stacked as the blocks of one permutation, so 2,000 cohorts cost about what one does.
+    A group with ``normal_from`` qualifying ties or more draws no shuffle: its p-value is the normal one
+    from the shuffles' exact mean and variance (queries/joincount.py; ``n_permutations`` None), which
+    also gives the false discovery rate over thousands of cohorts p-values finer than 1/1001.
     Undirected networks only. Each result has the keys of :func:`ei_permutation_test`.
 
     >>> G = nx.Graph([("a", "b"), ("b", "c"), ("c", "d")])
@@ -377,26 +395,52 @@ def group_ei_tests(G, members: Mapping, attrs, *, n_permutations=1000, seed=0) -
         raise QueryError("group_ei_tests needs an undirected simple network (collapse parallel ties with nx.Graph(G))")
     attrs = (attrs,) if isinstance(attrs, str) else attrs
     names = list(members)
+    k = len(names)
     rows = [(p, i) for i, g in enumerate(names) for p in dict.fromkeys(members[g]) if p in net.index()]
     pos = net.positions([p for p, _ in rows])
     grp = np.array([i for _, i in rows], dtype=np.int64)
     keep = net.src != net.dst
-    blocks = GroupBlocks(net.n, (pos, grp), len(names), [(net.src[keep], net.dst[keep])], with_members=False)
-    method = method_text(n_permutations, None) + ", per group"
+    blocks = GroupBlocks(net.n, (pos, grp), k, [(net.src[keep], net.dst[keep])], with_members=False)
+    shuffled = method_text(n_permutations, None) + ", per group"
+    normal = joincount.method_text(normal_from) + ", per group"
     out: dict = {g: {} for g in names}
     for attr in dict.fromkeys(attrs):
-        labels, shuffler, ends = blocks.layout(net.codes(attr)[0])
-        sets = [ends(blocks.entries[0])]
-        m = np.diff(sets[0][0])                                                  # qualifying ties per group
-        observed = ei_from_counts(cross_by_group(labels, sets)[0], m)
-        null = ei_from_counts(shuffler.map(n_permutations, lambda p: cross_by_group(labels[p], sets)[0], seed=seed), m)
-        expected, sd, p = null_summary(observed, null)
+        codes = net.codes(attr)[0]
+        labels, _shuffler, ends = blocks.layout(codes)
+        bounds, u, v = ends(blocks.entries[0])
+        person_group = blocks.labelled_groups(codes)
+        m = np.diff(bounds)                                                      # qualifying ties per group
+        cross = cross_by_group(labels, [(bounds, u, v)])[0]
+        observed = ei_from_counts(cross, m)
+        # big groups: exact moments, normal p-value; the rest shuffled, stacked without the big ones
+        mean, var = joincount.group_cross_moments(labels, person_group, k, bounds, u, v)
+        big = m >= normal_from
+        sd_cross = np.sqrt(var)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            expected = np.where(big, (2 * mean - m) / np.where(m > 0, m, 1), np.nan)
+            sd = np.where(big, 2 * sd_cross / np.where(m > 0, m, 1), np.nan)
+        p = np.where(big, joincount.normal_p(cross, mean, sd_cross), np.nan)
+        small = (m > 0) & ~big
+        if small.any():
+            people = small[person_group]
+            local = np.cumsum(people) - 1
+            tie_group = np.repeat(np.arange(k), m)
+            ties = small[tie_group]
+            sub_bounds = np.concatenate([[0], np.cumsum(np.where(small, m, 0))])
+            sub_labels = labels[people]
+            sub = [(sub_bounds, local[u[ties]], local[v[ties]])]
+            shuffler = Shuffler(person_group[people])
+            null = ei_from_counts(shuffler.map(n_permutations, lambda q: cross_by_group(sub_labels[q], sub)[0],
+                                               seed=seed), m)
+            e, s_, p_ = null_summary(observed, null)
+            expected, sd, p = np.where(small, e, expected), np.where(small, s_, sd), np.where(small, p_, p)
         for i, g in enumerate(names):
             has = bool(m[i] > 0)
             out[g][attr] = {"observed": float(observed[i]) if has else None,
                             "expected": float(expected[i]) if has else None,
                             "sd": float(sd[i]) if has else None, "p_value": float(p[i]) if has else None,
-                            "n_permutations": n_permutations, "n_ties": int(m[i]), "method": method}
+                            "n_permutations": None if big[i] else n_permutations, "n_ties": int(m[i]),
+                            "method": normal if big[i] else shuffled}
     return out
 
 

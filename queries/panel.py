@@ -229,7 +229,12 @@ def cohort_wave_comparisons(ds: Dataset, before=None, after=None, *, attributes=
                             n_boot: int = 500, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
     """:func:`wave_comparison` for each cohort's members, as one row per cohort and attribute: cohort,
     attribute, respondents before/after/both, panel shares before/after, change and its interval, and the
-    all-respondents shares and change beside them."""
+    all-respondents shares and change beside them.
+
+    The same numbers as calling :func:`wave_comparison` per cohort (tested), with only the interval that the
+    table shows (the panel's change) drawn: each wave's respondents are counted once, a cohort's rows are
+    picked by position, and nothing else is resampled (2,224 cohorts at 100,000 parents).
+    """
     cols = ["cohort", "attribute", "respondents_before", "respondents_after", "respondents_both",
             "panel_before", "panel_after", "panel_change", "panel_change_low", "panel_change_high",
             "all_before", "all_after", "all_change"]
@@ -238,22 +243,47 @@ def cohort_wave_comparisons(ds: Dataset, before=None, after=None, *, attributes=
         if pair is None:
             return pd.DataFrame(columns=cols)
         before, after = pair
-    rows = []
-    # each wave's respondents counted once, then cut per cohort (hundreds of cohorts at scale)
+    # each wave's respondents counted once, as arrays; a cohort's rows found by position
     counts = {(w, attr): respondent_counts(ds, w, attr) for w in (before, after) for attr in attributes}
+    arrays = {key: (frame.index, frame["cross"].to_numpy(dtype=float), frame["ties"].to_numpy(dtype=float))
+              for key, frame in counts.items()}
     members = ds.enrollments.groupby("cohort_id")["person_id"].apply(set)
+    rows = []
     for i, (cohort, people) in enumerate(sorted(members.items())):
-        c = wave_comparison(ds, before, after, attributes=attributes, people=people, n_boot=n_boot,
-                            seed=seed + 1000 * i, level=level, counts=counts)
-        if not c["respondents"]["before"] and not c["respondents"]["after"]:
+        wanted = pd.Index(list(people), dtype=object)
+        per_attr = []
+        for k, attr in enumerate(attributes):
+            (ib, cb, tb), (ia, ca, ta) = arrays[(before, attr)], arrays[(after, attr)]
+            pb, pa = _positions(ib, wanted), _positions(ia, wanted)
+            # the panel: respondents of both waves, in the before wave's order, paired
+            in_after = ia[pa]
+            both_b = pb[ib[pb].isin(in_after)] if len(pb) and len(pa) else pb[:0]
+            both_a = ia.get_indexer(ib[both_b]) if len(both_b) else both_b
+            num = np.column_stack([cb[both_b], ca[both_a]])
+            den = np.column_stack([tb[both_b], ta[both_a]])
+            lo, hi = _intervals(num, den, [[-1, 1]], n_boot, seed + 1000 * i + k, level)[0]
+            share = [_share(num[:, j].sum(), den[:, j].sum()) for j in (0, 1)]
+            every = [_share(cb[pb].sum(), tb[pb].sum()), _share(ca[pa].sum(), ta[pa].sum())]
+            per_attr.append([cohort, attr, len(pb), len(pa), len(both_b), share[0], share[1],
+                             _delta(share[0], share[1]), lo, hi, every[0], every[1], _delta(every[0], every[1])])
+        if not per_attr or (not per_attr[-1][2] and not per_attr[-1][3]):
             continue
-        for attr, r in c["by_attribute"].items():
-            ci = r["panel"]["change"]["share_ci"] or [None, None]
-            rows.append([cohort, attr, c["respondents"]["before"], c["respondents"]["after"],
-                         c["respondents"]["both"], r["panel"]["before"]["share"], r["panel"]["after"]["share"],
-                         r["panel"]["change"]["share"], ci[0], ci[1], r["all"]["before"]["share"],
-                         r["all"]["after"]["share"], r["all"]["change"]["share"]])
+        rows += per_attr
     return pd.DataFrame(rows, columns=cols)
+
+
+def _positions(index: pd.Index, people: pd.Index) -> np.ndarray:
+    """Sorted positions in ``index`` (unique person ids) of ``people`` (absent ones left out)."""
+    pos = index.get_indexer(people)
+    return np.sort(pos[pos >= 0])
+
+
+def _share(cross: float, ties: float) -> float | None:
+    return float(cross / ties) if ties else None
+
+
+def _delta(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else float(after - before)
 
 
 def _doc_dataset() -> Dataset:

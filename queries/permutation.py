@@ -191,6 +191,10 @@ class GroupBlocks:
     def group_of(self, entries):
         return entries // (self.n * self.n)
 
+    def labelled_groups(self, codes: np.ndarray) -> np.ndarray:
+        """The group of each stacked person with a label (the order of :meth:`layout`'s labels)."""
+        return self.people[codes[self.people % self.n] >= 0] // self.n
+
     def layout(self, codes: np.ndarray):
         """For one attribute: the labelled stacked people's codes, their :class:`Shuffler`, and ``ends``
         (entries -> (group bounds, u, v) in stacked positions, ties with an unlabelled end left out)."""

@@ -122,10 +122,8 @@ def time_to_seat(ds: Dataset, *, by: str | None = None, as_of: date | str | None
     end = g["start"].where(event, as_of_ts)
     g = g.assign(event=event, duration=(end - g["completed"]).dt.days.astype(float))
     g["group"] = _group_of(ds, g.rename(columns={"grad_cohort": "cohort_id"}), by)
-    frames = [km_curve(part["duration"], part["event"]).assign(group=group, graduates=len(part),
-                                                                appointed=int(part["event"].sum()))
-              for group, part in g.groupby("group", sort=True)]
-    return pd.concat(frames, ignore_index=True)[cols]
+    curves = km_curves(g["duration"], g["event"], g["group"])
+    return curves.rename(columns={"units": "graduates", "events": "appointed"})[cols]
 
 
 def km_curve(duration: pd.Series, event: pd.Series) -> pd.DataFrame:
@@ -144,6 +142,60 @@ def km_curve(duration: pd.Series, event: pd.Series) -> pd.DataFrame:
         "ci_lower": ci.iloc[:, 0].to_numpy(dtype=float), "ci_upper": ci.iloc[:, 1].to_numpy(dtype=float),
         "at_risk": at_risk.fillna(0).to_numpy(dtype=int),
         "median_days": median if math.isfinite(median) else float("nan")})
+
+
+def km_curves(duration: pd.Series, event: pd.Series, group: pd.Series) -> pd.DataFrame:
+    """One Kaplan-Meier curve per group, all groups in one pass: the same frame as :func:`km_curve` for
+    each group (tested against lifelines to 1e-12), with ``group``, ``units`` and ``events`` added, groups
+    in sorted order.
+
+    lifelines fits one curve in about 20 ms; a program's 2,224 cohorts took 45 s of every analysis at
+    100,000 parents, so the grouped curves are computed here, by lifelines' own formulas: the timeline is
+    every distinct duration of the group from min(0, shortest); S(t) = exp(cumsum(log(n - d) - log(n)));
+    the band is the exponential Greenwood one (cumsum of d / (n (n - d)), 0 where n = d); the median is
+    the first time with S(t) <= 0.5.
+    """
+    from statistics import NormalDist
+    cols = ["group", "timeline", "survival", "ci_lower", "ci_upper", "at_risk", "median_days", "units", "events"]
+    frame = pd.DataFrame({"group": group.to_numpy(), "t": duration.astype(float).to_numpy(),
+                          "e": event.astype(bool).to_numpy()})
+    if frame.empty:
+        return pd.DataFrame(columns=cols)
+    per_group = frame.groupby("group", sort=True).agg(units=("e", "size"), events=("e", "sum"), first=("t", "min"))
+    per_group["first"] = np.minimum(per_group["first"], 0.0)
+    table = frame.groupby(["group", "t"], sort=True).agg(removed=("e", "size"), observed=("e", "sum")).reset_index()
+    # every group's timeline starts at min(0, its shortest duration), where everyone enters
+    starts = pd.DataFrame({"group": per_group.index, "t": per_group["first"].to_numpy(), "removed": 0, "observed": 0})
+    table = (pd.concat([starts, table], ignore_index=True)
+             .groupby(["group", "t"], sort=True, as_index=False)[["removed", "observed"]].sum())
+    units = table["group"].map(per_group["units"]).to_numpy(dtype=float)
+    removed, d = table["removed"].to_numpy(dtype=float), table["observed"].to_numpy(dtype=float)
+    gid = table.groupby("group", sort=True).ngroup().to_numpy()
+    gone_before = _group_cumsum(removed, gid) - removed
+    n = units - gone_before                                          # at risk at the start of each time
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_s = _group_cumsum(np.log(n - d) - np.log(n), gid)
+        survival = np.exp(log_s)
+        step_var = d / (n * (n - d))
+        step_var[~np.isfinite(step_var)] = 0.0
+        cum_sq = _group_cumsum(step_var, gid)
+        z = NormalDist().inv_cdf(0.975)
+        v = np.log(survival)
+        lower = np.exp(-np.exp(np.log(-v) - z * np.sqrt(cum_sq) / v))
+        upper = np.exp(-np.exp(np.log(-v) + z * np.sqrt(cum_sq) / v))
+    lower, upper = np.where(np.isnan(lower), 1.0, lower), np.where(np.isnan(upper), 1.0, upper)
+    out = pd.DataFrame({"group": table["group"], "timeline": table["t"].astype(float), "survival": survival,
+                        "ci_lower": lower, "ci_upper": upper, "at_risk": n.astype(int)})
+    reached = out[out["survival"] <= 0.5].groupby("group", sort=True)["timeline"].min()
+    out["median_days"] = out["group"].map(reached).astype(float)
+    out["units"] = out["group"].map(per_group["units"]).astype(int)
+    out["events"] = out["group"].map(per_group["events"]).astype(int)
+    return out[cols]
+
+
+def _group_cumsum(x: np.ndarray, gid: np.ndarray) -> np.ndarray:
+    """Running sums of ``x`` restarting at each group (an infinite term stays inside its group)."""
+    return pd.Series(x).groupby(gid, sort=False).cumsum().to_numpy()
 
 
 def seats_by_body(ds: Dataset, *, as_of: date | str | None = None) -> pd.DataFrame:

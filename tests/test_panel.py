@@ -134,3 +134,29 @@ def test_linearized_interval_agrees_with_the_bootstrap():
         lo_b, hi_b = percentile_interval(boot @ np.array(contrast, dtype=float))
         lo_l, hi_l = linearized_ratio_interval(num, den, contrast=contrast)
         assert abs(lo_b - lo_l) < 0.004 and abs(hi_b - hi_l) < 0.004, (contrast, lo_b, lo_l, hi_b, hi_l)
+
+
+def test_cohort_table_is_wave_comparison_of_each_cohort():
+    """The batched per-cohort table gives, row for row, what wave_comparison gives each cohort's members
+    (the same seeds: the same panel interval), on the demo's cohorts."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parent))
+    from helpers_data import demo_dataset
+    ds = demo_dataset()
+    table = cohort_wave_comparisons(ds, n_boot=150, seed=4)
+    members = ds.enrollments.groupby("cohort_id")["person_id"].apply(set)
+    assert len(table) == 2 * len(members) > 0
+    for i, (cohort, people) in enumerate(sorted(members.items())):
+        c = wave_comparison(ds, attributes=("race_ethnicity", "income_band"), people=people, n_boot=150,
+                            seed=4 + 1000 * i)
+        for attr, r in c["by_attribute"].items():
+            row = table[(table["cohort"] == cohort) & (table["attribute"] == attr)].iloc[0]
+            assert (row["respondents_before"], row["respondents_after"], row["respondents_both"]) == \
+                (c["respondents"]["before"], c["respondents"]["after"], c["respondents"]["both"])
+            expect = [r["panel"]["before"]["share"], r["panel"]["after"]["share"], r["panel"]["change"]["share"],
+                      *(r["panel"]["change"]["share_ci"] or [None, None]), r["all"]["before"]["share"],
+                      r["all"]["after"]["share"], r["all"]["change"]["share"]]
+            got = [row[k] for k in ("panel_before", "panel_after", "panel_change", "panel_change_low",
+                                    "panel_change_high", "all_before", "all_after", "all_change")]
+            assert got == pytest.approx(expect, nan_ok=True, abs=1e-12), (cohort, attr)

@@ -272,8 +272,9 @@ def _count(audience: str, n):
 
 
 def _waves(ds: Dataset) -> list[str]:
-    """The survey waves in time order (queries.panel.wave_order: usual names, numbers, then by their dates)."""
-    return panel.wave_order(ds.ties["wave"], ds.ties["observed_on"])
+    """The survey waves in time order (queries.panel.wave_order: usual names, numbers, then by their dates);
+    worked out once per dataset (it parses every tie's date)."""
+    return list(_once_per_dataset("waves", ds, lambda d: panel.wave_order(d.ties["wave"], d.ties["observed_on"])))
 
 
 def _with_ties(ds: Dataset, ties: pd.DataFrame) -> Dataset:
@@ -301,6 +302,12 @@ def _once_per_dataset(name: str, ds: Dataset, compute):
     return value
 
 
+def _tie_arrays(ds: Dataset, waves: list[str] | None = None):
+    """queries.network.tie_arrays of this dataset (all waves or some), built once per dataset: the Overview,
+    the Bridging tests and every mixing matrix of a scope read the same networks (never mutated)."""
+    return _once_per_dataset(f"tie_arrays:{waves!r}", ds, lambda d: tie_arrays(d, waves=waves))
+
+
 # -- Overview ---------------------------------------------------------------------------------------------
 
 def load_overview(principal: Principal) -> dict:
@@ -317,7 +324,7 @@ def _overview(audience: str, sites, uri: str, version: str) -> dict:
     waves = _waves(ds)
     wave_rows, composition = [], []
     for w in waves:
-        Gw = tie_arrays(ds, waves=[w])
+        Gw = _tie_arrays(ds, [w])
         bw = m["by_wave"].get(w, {})
         row = {"wave": w, "ties": _count(audience, Gw.number_of_edges()),
                "cross_race": bw.get("cross_race_tie_share"), "cross_class": bw.get("cross_class_tie_share")}
@@ -386,7 +393,7 @@ def _since_last_cohort(ds: Dataset, audience: str, ei_shown=None) -> dict | None
     before_ties = ties[observed.notna() & (observed < since)]
 
     def tie_change(ds):                 # shared by the audiences whose Overview runs on the same dataset
-        before, after = tie_arrays(_with_ties(ds, before_ties)), tie_arrays(ds)
+        before, after = tie_arrays(_with_ties(ds, before_ties)), _tie_arrays(ds)
         return after, formation.tie_change(before, after, n_permutations=PERMUTATIONS, seed=0)
     after, change = _once_per_dataset(f"tie_change:{since.isoformat()}", ds, tie_change)
     enr = ds.enrollments
@@ -452,7 +459,7 @@ def _bridging(audience: str, sites, uri: str, version: str) -> dict:
             "findings": findings.bridging_findings(everyone, comparison, cohort_p=cohorts["p_value"].tolist(),
                                                    cohort_q=cohorts["q_value"].tolist()),
             "growth_by_year": _growth(snapshots_by_year(ds), audience,
-                                      cumulative_totals={"people": len(ds.people), "ties": tie_arrays(ds).m}),
+                                      cumulative_totals={"people": len(ds.people), "ties": _tie_arrays(ds).m}),
             "waves": waves}
 
 
@@ -460,7 +467,7 @@ def _bridging_tests(ds: Dataset) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     """Each wave's tie network, the permutation tests (whole network and every cohort, with q-values) and
     each cohort's same-respondent comparison, before any shaping."""
     waves = _waves(ds)
-    graphs = {w: tie_arrays(ds, waves=[w]) for w in waves}
+    graphs = {w: _tie_arrays(ds, [w]) for w in waves}
     members = {str(c): people for c, people in ds.enrollments.groupby("cohort_id")["person_id"].apply(set).items()}
     rows, by_cohort = [], []
     for w, G in graphs.items():
@@ -479,7 +486,8 @@ def _bridging_tests(ds: Dataset) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     tests["q_value"] = None
     tests.loc[per_cohort, "q_value"] = pd.Series(inference.bh_qvalues(tests.loc[per_cohort, "p_value"].tolist()),
                                                  index=tests.index[per_cohort], dtype=object)
-    cohort_panel = panel.cohort_wave_comparisons(ds, n_boot=PANEL_BOOTSTRAP_COHORTS)
+    cohort_panel = (panel.cohort_wave_comparisons(ds, waves[0], waves[-1], n_boot=PANEL_BOOTSTRAP_COHORTS)
+                    if len(waves) >= 2 else panel.cohort_wave_comparisons(ds, n_boot=PANEL_BOOTSTRAP_COHORTS))
     return graphs, tests, cohort_panel
 
 
@@ -578,7 +586,10 @@ PANEL_BOOTSTRAP_COHORTS = 300    # per cohort (hundreds of cohorts at scale)
 
 def _comparison(ds: Dataset, audience: str) -> dict | None:
     """The first and last survey waves compared on the same respondents (and on all), shaped for the audience."""
-    comparison = _once_per_dataset("comparison", ds, lambda d: panel.wave_comparison(d, n_boot=PANEL_BOOTSTRAP))
+    def compare(d):
+        waves = _waves(d)            # the first and the last, as panel.wave_pair picks them
+        return panel.wave_comparison(d, waves[0], waves[-1], n_boot=PANEL_BOOTSTRAP) if len(waves) >= 2 else None
+    comparison = _once_per_dataset("comparison", ds, compare)
     if comparison is not None and audience == "funder":
         comparison = _funder_comparison(comparison, min_count())
     return comparison
@@ -780,7 +791,7 @@ def _mixing(audience: str, sites, attr: str, wave: str | None, uri: str, version
     if audience == "funder":
         return _funder_mixing(sites, attr, wave, uri, version)[0]
     ds = analysis_dataset(audience, sites, uri, version)
-    return homophily.mixing_matrix(tie_arrays(ds, waves=None if wave is None else [wave]), attr)
+    return homophily.mixing_matrix(_tie_arrays(ds, None if wave is None else [wave]), attr)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -789,7 +800,7 @@ def _funder_mixing(sites, attr: str, wave: str | None, uri: str, version: str) -
     page that shows any of them (the heatmap, the Overview's composition and shares, the Bridging tests and
     growth) takes them from here, so complementary suppression holds across pages (queries.disclosure)."""
     ds = analysis_dataset("funder", sites, uri, version)
-    G = tie_arrays(ds, waves=None if wave is None else [wave])
+    G = _tie_arrays(ds, None if wave is None else [wave])
     M = homophily.mixing_matrix(G, attr)
     # all ties are published as they are (Overview), so ties with an unrecorded group (all - known) count too
     return disclosure.protect_mixing(M, min_count(), all_ties=G.number_of_edges())

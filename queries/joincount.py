@@ -22,7 +22,7 @@ person (s1 = sum_i dA_i dB_i - 2 s2) or none (s0 = m_A m_B - s1 - s2) --
     Cov(W_A, W_B) = s2 (p2 - p2^2) + s1 (p3 - p2^2) + s0 (p4 - p2^2).
 
 Cross-group ties are C = m - W: the same covariance, mean m (1 - p2). The tests check these against every
-permutation of small networks (exact) and against 20,000 shuffles.
+permutation of small networks (exact) and against 3,000-4,000 shuffles of bigger ones.
 
 Reference: Cliff, A. D. & Ord, J. K. (1981). Spatial Processes: Models and Applications. Pion, London
 (join-count statistics, moments under randomisation).

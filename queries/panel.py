@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from graph.dataset import Dataset
-from queries.arrays import is_missing
 from queries.inference import (LINEARIZE_FROM, bootstrap_ratio_draws, linearized_ratio_interval,
                                percentile_interval)
 
@@ -92,13 +91,17 @@ def respondent_counts(ds: Dataset, wave, attr: str) -> pd.DataFrame:
     respondents = pd.Index(pd.unique(in_wave["from_person_id"].dropna()), name="person_id")
     named = in_wave.dropna(subset=["to_person_id"]).drop_duplicates(["from_person_id", "to_person_id"])
     named = named[named["from_person_id"] != named["to_person_id"]]
-    groups = ds.people.set_index("person_id")[attr] if attr in ds.people else pd.Series(dtype=object)
-    g_from = named["from_person_id"].map(groups)
-    g_to = named["to_person_id"].map(groups)
-    known = ~(g_from.map(is_missing) | g_to.map(is_missing))
-    qualifying = named[known]
-    cross = (g_from[known] != g_to[known]).astype(int)
-    counts = pd.DataFrame({"person_id": qualifying["from_person_id"], "cross": cross.to_numpy()})
+    # each person's group as an integer code (-1: not recorded, or not a person of the data)
+    people = ds.people
+    codes = (pd.factorize(people[attr], use_na_sentinel=True)[0] if attr in people
+             else np.full(len(people), -1, dtype=np.int64))
+    index = pd.Index(people["person_id"].to_numpy(dtype=object))
+    codes = np.append(codes, -1)                 # position -1 (someone not in people) reads this: unknown
+    g_from = codes[index.get_indexer(named["from_person_id"].to_numpy(dtype=object))]
+    g_to = codes[index.get_indexer(named["to_person_id"].to_numpy(dtype=object))]
+    known = (g_from >= 0) & (g_to >= 0)
+    counts = pd.DataFrame({"person_id": named["from_person_id"].to_numpy(dtype=object)[known],
+                           "cross": (g_from[known] != g_to[known]).astype(int)})
     agg = counts.groupby("person_id").agg(ties=("cross", "size"), cross=("cross", "sum"))
     return agg.reindex(respondents, fill_value=0).astype(int)[["ties", "cross"]]
 
@@ -243,39 +246,47 @@ def cohort_wave_comparisons(ds: Dataset, before=None, after=None, *, attributes=
         if pair is None:
             return pd.DataFrame(columns=cols)
         before, after = pair
-    # each wave's respondents counted once, as arrays; a cohort's rows found by position
+    # each wave's respondents counted once, as arrays; every cohort's rows found by position in one pass
     counts = {(w, attr): respondent_counts(ds, w, attr) for w in (before, after) for attr in attributes}
-    arrays = {key: (frame.index, frame["cross"].to_numpy(dtype=float), frame["ties"].to_numpy(dtype=float))
+    arrays = {key: (frame["cross"].to_numpy(dtype=float), frame["ties"].to_numpy(dtype=float))
               for key, frame in counts.items()}
-    members = ds.enrollments.groupby("cohort_id")["person_id"].apply(set)
+    index = {w: counts[(w, attributes[0])].index for w in (before, after)} if attributes else {}
+    member_rows = ds.enrollments[["cohort_id", "person_id"]].dropna().drop_duplicates()
+    cohorts, code = np.unique(member_rows["cohort_id"].to_numpy(dtype=object).astype(str), return_inverse=True) \
+        if len(member_rows) else (np.array([], dtype=object), np.array([], dtype=np.int64))
+    people = member_rows["person_id"].to_numpy(dtype=object)
+    where = {w: _cohort_positions(code, index[w].get_indexer(people), len(cohorts)) for w in index}
+    b_to_a = index[after].get_indexer(index[before]) if attributes else None
     rows = []
-    for i, (cohort, people) in enumerate(sorted(members.items())):
-        wanted = pd.Index(list(people), dtype=object)
-        per_attr = []
+    for i, cohort in enumerate(cohorts):
+        if not attributes:
+            break
+        pb, pa = where[before][i], where[after][i]
+        if not len(pb) and not len(pa):
+            continue
+        # the panel: the cohort's respondents of both waves, in the before wave's order, paired
+        both_b = pb[b_to_a[pb] >= 0]
+        both_a = b_to_a[both_b]
         for k, attr in enumerate(attributes):
-            (ib, cb, tb), (ia, ca, ta) = arrays[(before, attr)], arrays[(after, attr)]
-            pb, pa = _positions(ib, wanted), _positions(ia, wanted)
-            # the panel: respondents of both waves, in the before wave's order, paired
-            in_after = ia[pa]
-            both_b = pb[ib[pb].isin(in_after)] if len(pb) and len(pa) else pb[:0]
-            both_a = ia.get_indexer(ib[both_b]) if len(both_b) else both_b
+            (cb, tb), (ca, ta) = arrays[(before, attr)], arrays[(after, attr)]
             num = np.column_stack([cb[both_b], ca[both_a]])
             den = np.column_stack([tb[both_b], ta[both_a]])
             lo, hi = _intervals(num, den, [[-1, 1]], n_boot, seed + 1000 * i + k, level)[0]
             share = [_share(num[:, j].sum(), den[:, j].sum()) for j in (0, 1)]
             every = [_share(cb[pb].sum(), tb[pb].sum()), _share(ca[pa].sum(), ta[pa].sum())]
-            per_attr.append([cohort, attr, len(pb), len(pa), len(both_b), share[0], share[1],
-                             _delta(share[0], share[1]), lo, hi, every[0], every[1], _delta(every[0], every[1])])
-        if not per_attr or (not per_attr[-1][2] and not per_attr[-1][3]):
-            continue
-        rows += per_attr
+            rows.append([cohort, attr, len(pb), len(pa), len(both_b), share[0], share[1],
+                         _delta(share[0], share[1]), lo, hi, every[0], every[1], _delta(every[0], every[1])])
     return pd.DataFrame(rows, columns=cols)
 
 
-def _positions(index: pd.Index, people: pd.Index) -> np.ndarray:
-    """Sorted positions in ``index`` (unique person ids) of ``people`` (absent ones left out)."""
-    pos = index.get_indexer(people)
-    return np.sort(pos[pos >= 0])
+def _cohort_positions(code: np.ndarray, pos: np.ndarray, k: int) -> list[np.ndarray]:
+    """Per cohort (``code`` per membership row), the sorted positions ``pos`` of its members among a wave's
+    respondents (members who did not answer left out)."""
+    kept = pos >= 0
+    code, pos = code[kept], pos[kept]
+    order = np.lexsort((pos, code))
+    code, pos = code[order], pos[order]
+    return np.split(pos, np.searchsorted(code, np.arange(1, k)))
 
 
 def _share(cross: float, ties: float) -> float | None:

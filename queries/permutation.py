@@ -46,18 +46,15 @@ class Shuffler:
         ends = np.r_[starts[1:], n] if n else starts
         sizes = ends - starts
         self.large = [(int(a), int(e)) for a, e, s in zip(starts, ends, sizes) if s >= _LARGE]
-        # small blocks, grouped by width (the next multiple of 16) so little is padding
-        self.small = []
-        small = [(a, e, s) for a, e, s in zip(starts, ends, sizes) if 1 < s < _LARGE]
-        by_width: dict[int, list] = {}
-        for a, e, s in small:
-            by_width.setdefault(-(-int(s) // 16) * 16, []).append((a, e))
-        for width, blocks in sorted(by_width.items()):
-            mat = np.full((len(blocks), width), -1, dtype=np.int64)
-            for i, (a, e) in enumerate(blocks):
-                mat[i, : e - a] = np.arange(a, e)
-            valid = mat >= 0
-            self.small.append((mat, valid, mat[valid]))
+        # small blocks, grouped by size: each size's blocks are the rows of one matrix of positions, and a
+        # shuffle permutes every row on its own (Generator.permuted: Fisher-Yates, no sort, no padding)
+        dtype = np.int32 if n < 2 ** 31 else np.int64
+        by_size: dict[int, list] = {}
+        for a, s in zip(starts, sizes):
+            if 1 < s < _LARGE:
+                by_size.setdefault(int(s), []).append(int(a))
+        self.small = [(np.asarray(firsts, dtype=dtype)[:, None] + np.arange(size, dtype=dtype)[None, :])
+                      for size, firsts in sorted(by_size.items())]
 
     def draw(self, rng: np.random.Generator, b: int) -> np.ndarray:
         """``b`` shuffles: a (b, n) array whose row r says which position's label position i gets."""
@@ -65,12 +62,9 @@ class Shuffler:
         for a, e in self.large:
             for row in out:
                 row[a:e] = a + rng.permutation(e - a)
-        for mat, valid, targets in self.small:
-            keys = rng.random((b,) + mat.shape, dtype=np.float32)
-            keys[:, ~valid] = 2.0                      # padding sorts last, real members first
-            order = np.argsort(keys, axis=2)
-            picked = np.take_along_axis(np.broadcast_to(mat, keys.shape), order, axis=2)
-            out[:, targets] = picked[:, valid]         # each row's first s entries are its members
+        for mat in self.small:
+            picked = rng.permuted(np.broadcast_to(mat, (b,) + mat.shape), axis=2)
+            out[:, mat.ravel()] = picked.reshape(b, -1)
         return out
 
     def batches(self, n_permutations: int, *, seed, workers: int | None = None) -> Iterator[np.ndarray]:

@@ -28,7 +28,10 @@ The difference (with support minus without) comes with
   section 6.11); the interval is clipped to [-1, 1]; none when a side has fewer than two events;
 - a two-sided permutation p-value: which events offered the support is shuffled among the events of the same
   site (each event keeping its attendance), exact over every arrangement when there are at most
-  `exact_max` of them, else `permutations` seeded shuffles, p = (1 + as extreme) / (1 + shuffles).
+  `exact_max` of them, else `permutations` seeded shuffles, p = (1 + as extreme) / (1 + shuffles); with
+  NORMAL_FROM events or more both with and without the support (large programs), from a normal with the
+  shuffles' exact mean and variance (events drawn without replacement within each site: a sum of k of a
+  site's N events has variance k (N - k) / N times their variance), which draws none.
 
 This is an association, not an effect: schools may offer translation where they expect families who need it,
 and events that offer supports may differ in other ways (the comparison group's rows show whether everyone
@@ -60,6 +63,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy.special import erfc
 
 from graph.model import EVENT_KINDS, split_list
 
@@ -78,6 +82,9 @@ COLUMNS = ["group", "group_label", "comparison", "support", "families", "events_
            "invited_with", "took_part_with", "rate_with", "invited_without", "took_part_without", "rate_without",
            "difference", "ci_low", "ci_high", "p_value", "method"]
 _Z = 1.959963984540054
+#: With at least this many events offering the support and as many not, the permutation p-value comes from the
+#: shuffles' exact mean and variance (a normal approximation) instead of drawing them.
+NORMAL_FROM = 100
 
 
 def family_groups(ds) -> pd.DataFrame:
@@ -293,7 +300,8 @@ def _ratio(a: np.ndarray, m: np.ndarray) -> tuple[float, float | None]:
     return r, n / (n - 1) * float((resid ** 2).sum()) / total ** 2
 
 
-def _permutation_ps(offered, sites, A, M, observed, *, permutations: int, exact_max: int, seed: int):
+def _permutation_ps(offered, sites, A, M, observed, *, permutations: int, exact_max: int, seed: int,
+                    normal_from: int | None = None):
     """Two-sided p-values of several groups' differences (columns of A: took part, M: invited, per event) with
     the support's labels shuffled among the events of each site; one set of shuffles serves every group.
 
@@ -313,6 +321,26 @@ def _permutation_ps(offered, sites, A, M, observed, *, permutations: int, exact_
         a_w = labels.astype(np.float64) @ A
         return a_w / m_w - (a_all - a_w) / (m_all - m_w)
 
+    normal_from = NORMAL_FROM if normal_from is None else normal_from
+    if arrangements > exact_max and min(int(offered.sum()), int((~offered).sum())) >= normal_from:
+        # many events on both sides: the shuffles' exact mean and variance (sampling events without replacement
+        # within each site), and a normal p-value for the same "at least as far from 0" as the shuffles count
+        mean, var = np.zeros(A.shape[1]), np.zeros(A.shape[1])
+        for idx, k in zip(site_idx, counts):
+            values = A[idx].astype(float)
+            n_s = len(idx)
+            mean += k * values.mean(axis=0)
+            if n_s > 1:
+                var += k * (n_s - k) / n_s * values.var(axis=0, ddof=1)
+        scale = 1 / m_w + 1 / (m_all - m_w)                  # difference = scale * a_w - a_all / (m_all - m_w)
+        mu = scale * mean - a_all / (m_all - m_w)
+        sd = scale * np.sqrt(var)
+        far = np.abs(observed) - 1e-12
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = np.where(sd > 0, 0.5 * (erfc((far - mu) / (sd * math.sqrt(2))) + erfc((far + mu) / (sd * math.sqrt(2)))),
+                         (np.abs(mu) >= far).astype(float))
+        return np.minimum(p, 1.0), (f"normal approximation with the exact mean and variance of the shuffles within "
+                                    f"sites (from {normal_from} events on each side)")
     if arrangements <= exact_max:
         choices = [[np.isin(idx, np.array(c)) for c in itertools.combinations(idx, k)]
                    for idx, k in zip(site_idx, counts)]

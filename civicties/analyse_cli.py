@@ -43,8 +43,11 @@ def run_for(store, *, quiet: bool = False, as_json: bool = False, out=None) -> i
     else:
         extra = f"; per-person measures written to {info['written_back']} Person nodes" if "written_back" in info \
             else ""
+        processes = (f" in two processes (peak memory {info.get('peak_mib')} and "
+                     f"{info.get('peak_mib_second_process')} MiB)" if info.get("processes") == 2 else
+                     f" (peak memory {info.get('peak_mib')} MiB)" if info.get("peak_mib") else "")
         print(f"Stored {info['total']} analyses for data version {info['version']} of {store.label} in "
-              f"{info['seconds']} s{extra}.", file=out)
+              f"{info['seconds']} s{processes}{extra}.", file=out)
         if not quiet and info.get("slowest"):
             print("Slowest (seconds; work shared between audiences counted where it ran first):", file=out)
             for t in info["slowest"]:

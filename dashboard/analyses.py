@@ -22,7 +22,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import multiprocessing
+import os
 import pickle
+import queue
+import sys
 import threading
 import time
 import traceback
@@ -271,23 +275,27 @@ def plan(store, changed: tuple[str, ...] = ("network",)) -> list[tuple]:
     return [j for j in jobs if set(DEPENDS[j[0]]) & set(changed)]
 
 
-def run(store, changed: tuple[str, ...] = ("network",), *, progress=None) -> dict:
-    """Compute and store every planned analysis for the current data version (foreground). Returns the
-    final status. ``progress(done, total)`` is called after each."""
+#: From this many people (and with two or more cores) the worker computes half of the analyses in a second
+#: process: the two halves read different datasets (admins and coordinators; evaluators and funders), so
+#: they share nothing, and at 100,000 parents each takes about half the time.
+PARALLEL_FROM = 20_000
+
+
+def _loaders() -> dict:
     from dashboard import data
-    loaders = {"overview": data.load_overview, "bridging": data.load_bridging, "outreach": data.load_outreach,
-               "quality": data.load_data_quality, "pipeline": data.load_pipeline, "mixing": data.load_mixing,
-               "sites": data.site_ids, "families": data.family_ids, "supports": data.load_supports,
-               "family_contacts": data.family_contacts}
-    version = version_of(store, ("network", "contacts"))
-    jobs = plan(store, changed)
-    started = time.time()
-    info = {"state": "running", "version": version, "done": 0, "total": len(jobs), "changed": list(changed),
-            "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "heartbeat": started}
-    _set_status(store, **info)
+    return {"overview": data.load_overview, "bridging": data.load_bridging, "outreach": data.load_outreach,
+            "quality": data.load_data_quality, "pipeline": data.load_pipeline, "mixing": data.load_mixing,
+            "sites": data.site_ids, "families": data.family_ids, "supports": data.load_supports,
+            "family_contacts": data.family_contacts}
+
+
+def _compute(jobs: list[tuple], done=None) -> list[tuple]:
+    """Run the loaders of ``jobs`` (each stores its result through :func:`serve`); call ``done(i)`` after each.
+    Returns (seconds, name, principal, args) per job."""
+    loaders = _loaders()
+    took = []
     _local.worker = True                 # the worker computes this version: never served the previous one
     try:
-        took = []
         for i, (name, principal, args) in enumerate(jobs, 1):
             t0 = time.perf_counter()
             if principal is None:
@@ -295,14 +303,109 @@ def run(store, changed: tuple[str, ...] = ("network",), *, progress=None) -> dic
             else:
                 loaders[name](principal, *args)
             took.append((time.perf_counter() - t0, name, principal, args))
-            info.update(done=i, heartbeat=time.time())
-            if i % 5 == 0 or i == len(jobs):
+            if done is not None:
+                done(i)
+    finally:
+        _local.worker = False
+    return took
+
+
+def _split(jobs: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+    """(this process's jobs, the second process's): evaluators' and funders' analyses (the consenting
+    people's dataset) apart from the admins', the coordinators' and the audience-free ones (everyone's data)."""
+    second = [j for j in jobs if j[1] is not None and j[1].audience in ("evaluator", "funder")]
+    return [j for j in jobs if j not in second], second
+
+
+def _parallel(store, jobs: list, processes: int | None) -> bool:
+    if processes is not None:
+        return processes > 1 and len(jobs) > 1
+    return (os.cpu_count() or 1) >= 2 and store_counts(store).get("Person", 0) >= PARALLEL_FROM
+
+
+def _child(uri: str, jobs: list[tuple], done, results) -> None:
+    """The second process: compute ``jobs`` on the store at ``uri`` and store them (spawned: nothing is
+    inherited but the environment, so it is safe from a threaded app server)."""
+    os.environ["CIVICTIES_STORE"] = uri
+    try:
+        def count(_i):
+            with done.get_lock():
+                done.value += 1
+        took = _compute(jobs, count)
+        results.put(("ok", [(sec, name, p, args) for sec, name, p, args in took], _peak_mib()))
+    except BaseException as e:          # noqa: BLE001 -- reported to the parent, which computes what is left
+        results.put(("failed", f"{type(e).__name__}: {e}"))
+
+
+def _peak_mib() -> int | None:
+    """This process's peak resident memory (MiB), where the platform tells it."""
+    try:
+        import resource
+    except ImportError:             # not on Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024))
+
+
+def run(store, changed: tuple[str, ...] = ("network",), *, progress=None, processes: int | None = None) -> dict:
+    """Compute and store every planned analysis for the current data version (foreground). Returns the
+    final status. ``progress(done, total)`` is called after each. ``processes``: 2 to compute half of them in a
+    second process, 1 for none; None: two from :data:`PARALLEL_FROM` people on two or more cores."""
+    from dashboard import data
+    version = version_of(store, ("network", "contacts"))
+    jobs = plan(store, changed)
+    started = time.time()
+    info = {"state": "running", "version": version, "done": 0, "total": len(jobs), "changed": list(changed),
+            "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "heartbeat": started}
+    _set_status(store, **info)
+    try:
+        mine, theirs = _split(jobs) if _parallel(store, jobs, processes) else (jobs, [])
+        info["processes"] = 2 if theirs else 1
+        child = None
+        if theirs:
+            ctx = multiprocessing.get_context("spawn")
+            done_there, results = ctx.Value("i", 0), ctx.Queue()
+            child = ctx.Process(target=_child, args=(store.uri, theirs, done_there, results), daemon=True,
+                                name="civicties-analyses-2")
+            child.start()
+        done_here = [0]
+
+        def tick(i):
+            done_here[0] = i
+            total_done = i + (done_there.value if child is not None else 0)
+            info.update(done=total_done, heartbeat=time.time())
+            if i % 5 == 0:
                 _set_status(store, **info)
             if progress is not None:
-                progress(i, len(jobs))
+                progress(total_done, len(jobs))
+
+        took = _compute(mine, tick)
+        if child is not None:
+            outcome = None
+            while outcome is None:
+                try:
+                    outcome = results.get(timeout=5)
+                except queue.Empty:
+                    if not child.is_alive() and results.empty():
+                        outcome = ("failed", f"the second process ended with exit code {child.exitcode}")
+                    else:
+                        tick(done_here[0])       # its progress and a heartbeat while waiting
+            child.join(timeout=30)
+            info["second_process"] = "ok" if outcome[0] == "ok" else outcome[1]
+            if outcome[0] == "ok":
+                took += outcome[1]
+                info["peak_mib_second_process"] = outcome[2]
+            else:                            # compute here whatever it did not store (stored ones are read back)
+                print(f"civicties: the second analysis process failed ({outcome[1]}); computing its part here",
+                      file=sys.stderr)
+                took += _compute(theirs)
+        info.update(done=len(jobs), heartbeat=time.time())
+        _set_status(store, **info)
+        if progress is not None:
+            progress(len(jobs), len(jobs))
         kept = {version_of(store, DEPENDS[n]) for n in DEPENDS}
         _results(store).prune(kept)
-        info.update(state="done", seconds=round(time.time() - started, 1),
+        info.update(state="done", seconds=round(time.time() - started, 1), peak_mib=_peak_mib(),
                     finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     slowest=_slowest(took))
     except Exception as e:          # noqa: BLE001 -- recorded for the sidebar and the CLI, then re-raised
@@ -310,8 +413,6 @@ def run(store, changed: tuple[str, ...] = ("network",), *, progress=None) -> dic
         _set_status(store, **info)
         traceback.print_exc()
         raise
-    finally:
-        _local.worker = False
     _set_status(store, **info)
     if hasattr(store, "_call"):
         from dashboard import writeback

@@ -486,7 +486,8 @@ def _bridging_tests(ds: Dataset) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     tests["q_value"] = None
     tests.loc[per_cohort, "q_value"] = pd.Series(inference.bh_qvalues(tests.loc[per_cohort, "p_value"].tolist()),
                                                  index=tests.index[per_cohort], dtype=object)
-    cohort_panel = (panel.cohort_wave_comparisons(ds, waves[0], waves[-1], n_boot=PANEL_BOOTSTRAP_COHORTS)
+    cohort_panel = (panel.cohort_wave_comparisons(ds, waves[0], waves[-1], n_boot=PANEL_BOOTSTRAP_COHORTS,
+                                                  counts=_respondent_counts(ds))
                     if len(waves) >= 2 else panel.cohort_wave_comparisons(ds, n_boot=PANEL_BOOTSTRAP_COHORTS))
     return graphs, tests, cohort_panel
 
@@ -588,11 +589,21 @@ def _comparison(ds: Dataset, audience: str) -> dict | None:
     """The first and last survey waves compared on the same respondents (and on all), shaped for the audience."""
     def compare(d):
         waves = _waves(d)            # the first and the last, as panel.wave_pair picks them
-        return panel.wave_comparison(d, waves[0], waves[-1], n_boot=PANEL_BOOTSTRAP) if len(waves) >= 2 else None
+        return panel.wave_comparison(d, waves[0], waves[-1], n_boot=PANEL_BOOTSTRAP,
+                                     counts=_respondent_counts(d)) if len(waves) >= 2 else None
     comparison = _once_per_dataset("comparison", ds, compare)
     if comparison is not None and audience == "funder":
         comparison = _funder_comparison(comparison, min_count())
     return comparison
+
+
+def _respondent_counts(ds: Dataset) -> dict:
+    """Each respondent's ties and cross-group ties in the first and last waves (queries.panel), counted once per
+    dataset for the whole-program comparison and every cohort's."""
+    def count(d):
+        waves = _waves(d)
+        return {(w, attr): panel.respondent_counts(d, w, attr) for w in (waves[0], waves[-1]) for attr in _TEST_ATTRS}
+    return _once_per_dataset("respondent_counts", ds, count)
 
 
 def _funder_comparison(c: dict, k: int) -> dict:

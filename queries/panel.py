@@ -229,14 +229,16 @@ def _rows_of(frame: pd.DataFrame, people) -> pd.DataFrame:
 
 
 def cohort_wave_comparisons(ds: Dataset, before=None, after=None, *, attributes=("race_ethnicity", "income_band"),
-                            n_boot: int = 500, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+                            n_boot: int = 500, seed: int = 0, level: float = 0.95,
+                            counts: dict | None = None) -> pd.DataFrame:
     """:func:`wave_comparison` for each cohort's members, as one row per cohort and attribute: cohort,
     attribute, respondents before/after/both, panel shares before/after, change and its interval, and the
     all-respondents shares and change beside them.
 
     The same numbers as calling :func:`wave_comparison` per cohort (tested), with only the interval that the
     table shows (the panel's change) drawn: each wave's respondents are counted once, a cohort's rows are
-    picked by position, and nothing else is resampled (2,224 cohorts at 100,000 parents).
+    picked by position, and nothing else is resampled (2,224 cohorts at 100,000 parents). ``counts``: as for
+    :func:`wave_comparison` (the respondents' counts, shared with the whole-program comparison).
     """
     cols = ["cohort", "attribute", "respondents_before", "respondents_after", "respondents_both",
             "panel_before", "panel_after", "panel_change", "panel_change_low", "panel_change_high",
@@ -247,7 +249,8 @@ def cohort_wave_comparisons(ds: Dataset, before=None, after=None, *, attributes=
             return pd.DataFrame(columns=cols)
         before, after = pair
     # each wave's respondents counted once, as arrays; every cohort's rows found by position in one pass
-    counts = {(w, attr): respondent_counts(ds, w, attr) for w in (before, after) for attr in attributes}
+    counts = {(w, attr): (counts or {}).get((w, attr)) for w in (before, after) for attr in attributes}
+    counts = {key: frame if frame is not None else respondent_counts(ds, *key) for key, frame in counts.items()}
     arrays = {key: (frame["cross"].to_numpy(dtype=float), frame["ties"].to_numpy(dtype=float))
               for key, frame in counts.items()}
     index = {w: counts[(w, attributes[0])].index for w in (before, after)} if attributes else {}

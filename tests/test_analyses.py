@@ -113,8 +113,10 @@ def test_while_a_new_version_is_computed_pages_show_the_previous_one_labelled(de
 
 
 def test_the_worker_stores_every_planned_analysis_and_prunes_old_versions(demo_store, monkeypatch):
+    """The app's worker thread, here also starting its second process (as from PARALLEL_FROM people)."""
     from dashboard import data
     monkeypatch.setenv("CIVICTIES_BACKGROUND_ANALYSES", "1")
+    monkeypatch.setattr(analyses, "PARALLEL_FROM", 0)
     data.load_overview(FUNDER)                 # a result of this version
     data.changed()                               # a new version: the worker starts in the background
     for _ in range(600):
@@ -124,6 +126,7 @@ def test_the_worker_stores_every_planned_analysis_and_prunes_old_versions(demo_s
             break
         time.sleep(0.5)
     assert state["state"] == "done", state
+    assert state["processes"] == 2 and state["second_process"] == "ok", state
     jobs = analyses.plan(demo_store)
     assert state["total"] == len(jobs) > 20
     versions = results_for(demo_store).versions()
@@ -318,3 +321,43 @@ def test_the_call_lists_phone_book_is_stored_per_site_scope_and_read_without_the
     for role in ("evaluator", "funder"):
         with pytest.raises(PermissionError):
             fd.load_family_contacts(Principal(username="x", role=role))
+
+
+def _same(a, b, where="") -> None:
+    """Two stored results are equal (frames, dicts, lists, numbers; NaN equal to NaN)."""
+    import pandas as pd
+    if isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b, obj=where)
+    elif isinstance(a, pd.Series):
+        pd.testing.assert_series_equal(a, b, obj=where)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            _same(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _same(x, y, f"{where}[{i}]")
+    elif isinstance(a, float) and a != a:
+        assert isinstance(b, float) and b != b, where
+    else:
+        assert a == b, where
+
+
+def test_two_processes_store_the_same_results_as_one(demo_store):
+    """Above PARALLEL_FROM people the worker computes the evaluators' and funders' analyses in a second
+    (spawned) process: every planned result is stored, equal to what one process computes."""
+    one = analyses.run(demo_store, processes=1)
+    store = results_for(demo_store)
+    keys = [k for (k,) in store._run("keys", "SELECT key FROM results")]
+    first = {k: analyses._unpack(store.latest(k)[1]) for k in keys}
+    analyses.clear(demo_store)
+    two = analyses.run(demo_store, processes=2)
+    assert (one["processes"], two["processes"]) == (1, 2) and two["second_process"] == "ok"
+    assert two["state"] == "done" and two["done"] == two["total"]
+    assert two["version"] == one["version"] and len(keys) == one["total"]
+    second = {k: analyses._unpack(store.latest(k)[1]) for k in keys}
+    assert any('"evaluator"' in k for k in keys) and any('"funder"' in k for k in keys)
+    assert all(v is not None for v in first.values())
+    for k in keys:
+        _same(first[k], second[k], k)

@@ -43,10 +43,10 @@ __all__ = ["DEPENDS", "version_of", "store_counts", "bump", "serve", "start_back
 DEPENDS = {
     "overview": ("network",), "bridging": ("network",), "mixing": ("network",), "pipeline": ("network",),
     "quality": ("network",), "group_network": ("network",), "outreach": ("network",), "sites": ("network",),
-    "families": ("network",), "family_contacts": ("network",), "supports": ("network",),
+    "families": ("network",), "family_contacts": ("network",), "supports": ("network",), "unmatched": ("network",),
 }
 #: How long each analysis takes, roughly (the worker computes the quick ones first).
-_COST = {"sites": 0, "families": 0, "family_contacts": 0,
+_COST = {"sites": 0, "families": 0, "family_contacts": 0, "unmatched": 0,
          "quality": 1, "mixing": 1, "outreach": 2, "pipeline": 3, "overview": 4,
          "supports": 4, "bridging": 5}
 #: The store's node labels whose changes move each version.
@@ -267,6 +267,7 @@ def plan(store, changed: tuple[str, ...] = ("network",)) -> list[tuple]:
             jobs.append(("families", None, (p.site_scope,)))
         if p.audience in ("admin", "coordinator"):
             jobs.append(("family_contacts", None, (p.site_scope,)))
+            jobs.append(("unmatched", None, (p.site_scope,)))
         jobs += [("pipeline", p, (by,)) for by in data.PIPELINE_BY]
         jobs += [("mixing", p, (attr, w)) for attr in data.ATTRIBUTES for w in [None] + waves]
     del accounts
@@ -286,7 +287,7 @@ def _loaders() -> dict:
     return {"overview": data.load_overview, "bridging": data.load_bridging, "outreach": data.load_outreach,
             "quality": data.load_data_quality, "pipeline": data.load_pipeline, "mixing": data.load_mixing,
             "sites": data.site_ids, "families": data.family_ids, "supports": data.load_supports,
-            "family_contacts": data.family_contacts}
+            "family_contacts": data.family_contacts, "unmatched": data.unmatched_names}
 
 
 def _compute(jobs: list[tuple], done=None) -> list[tuple]:

@@ -149,6 +149,31 @@ def _family_contacts(sites, uri: str, version: str) -> dict:
     return contacts_of(site_dataset(sites, uri, version).people)
 
 
+def load_unmatched_names(principal: Principal) -> pd.DataFrame:
+    """The names written in the ties of the principal's sites that matched nobody, to fix at the source: name
+    written, mentions, named by (person ids). Coordinators and admins only (their own sites' answers); stored
+    with the analyses per site scope, so the Data page does not read the store for it."""
+    if not principal.may("record_contact"):
+        raise PermissionError("the names that matched nobody are for coordinators and admins")
+    _audience, sites = scope(principal)
+    return unmatched_names(sites)
+
+
+def unmatched_names(sites: tuple[str, ...] | None) -> pd.DataFrame:
+    """:func:`load_unmatched_names` for some sites (None: all); the caller checks who may see them."""
+    return _serve("unmatched", _unmatched_names, (sites,))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _unmatched_names(sites, uri: str, version: str) -> pd.DataFrame:
+    ties = site_dataset(sites, uri, version).ties
+    loose = ties[ties["to_person_id"].isna() & ties["to_name"].notna()]
+    return (loose.groupby("to_name").agg(mentions=("from_person_id", "size"),
+                                         named_by=("from_person_id", lambda s: ", ".join(sorted(set(s)))))
+            .reset_index().rename(columns={"to_name": "name written", "named_by": "named by"})
+            .sort_values(["mentions", "name written"], ascending=[False, True]).reset_index(drop=True))
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def _families(sites, uri: str, version: str) -> list[str]:
     """The families of some sites (None: all): whom a coordinator may record a contact for."""

@@ -361,3 +361,30 @@ def test_two_processes_store_the_same_results_as_one(demo_store):
     assert all(v is not None for v in first.values())
     for k in keys:
         _same(first[k], second[k], k)
+
+
+def test_the_names_that_matched_nobody_are_stored_per_site_scope_and_only_for_staff(demo_store, monkeypatch):
+    """The Data page's list of unmatched names: stored per site scope with the analyses (a later process reads
+    no store); a coordinator gets only names written by their sites' people; evaluators and funders get none."""
+    from dashboard import data
+    s1 = Principal(username="c", role="coordinator", sites=("S1",))
+    ds = data.full_dataset(*data.data_key())
+    site_of = dict(zip(ds.people["person_id"], ds.people["site_id"]))
+    loose = ds.ties[ds.ties["to_person_id"].isna() & ds.ties["to_name"].notna()]
+    everyone = data.load_unmatched_names(ADMIN)
+    assert set(everyone["name written"]) == set(loose["to_name"]) and len(everyone) > 0
+    assert int(everyone["mentions"].sum()) == len(loose)
+    mine = data.load_unmatched_names(s1)
+    writers = {p for cell in mine["named by"] for p in cell.split(", ")}
+    assert writers and {site_of[p] for p in writers} == {"S1"}
+    assert set(mine["name written"]) == set(loose.loc[loose["from_person_id"].map(site_of) == "S1", "to_name"])
+    analyses._memo.clear()                                          # another process: nothing in memory
+
+    def no_read(*a, **k):
+        raise AssertionError("the store was read although the names are stored")
+    monkeypatch.setattr(data, "site_dataset", no_read)
+    monkeypatch.setattr(data, "full_dataset", no_read)
+    assert data.load_unmatched_names(s1).equals(mine)
+    for role in ("evaluator", "funder"):
+        with pytest.raises(PermissionError):
+            data.load_unmatched_names(Principal(username="x", role=role))

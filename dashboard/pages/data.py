@@ -83,15 +83,9 @@ with left:
                    "ties file (to_person_id) so those ties count.")
     if principal.may("record_contact") and quality["unmatched_names"]:
         # coordinators and admins: the names themselves (their own sites' answers), to fix at the source
-        _aud, sites = data.scope(principal)
-        ties = common.load(data.site_dataset, sites, *data.data_key()).ties
-        loose = ties[ties["to_person_id"].isna() & ties["to_name"].notna()]
-        with st.expander(f"The {loose['to_name'].nunique():,} names that matched nobody"):
-            st.dataframe(loose.groupby("to_name").agg(mentions=("from_person_id", "size"),
-                                                      named_by=("from_person_id", lambda s: ", ".join(sorted(set(s)))))
-                         .reset_index().rename(columns={"to_name": "name written", "named_by": "named by"})
-                         .sort_values(["mentions", "name written"], ascending=[False, True]),
-                         hide_index=True, width="stretch")
+        loose = common.load(data.load_unmatched_names, principal)
+        with st.expander(f"The {len(loose):,} names that matched nobody"):
+            st.dataframe(loose, hide_index=True, width="stretch")
             st.caption("Add the person to people.csv, or write their person_id in the ties file's to_person_id.")
 with right:
     missing = quality["missing"]

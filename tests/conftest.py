@@ -53,3 +53,27 @@ def app_store_uri(tmp_path_factory):
         mp.setenv("CIVICTIES_PSEUDONYM_SALT", "test-salt")
         mp.setenv("CIVICTIES_MIN_COUNT", "10")
         yield uri
+
+
+# -- the browser tests' demo app (tests/e2e_server.py), shared ------------------------------------------------
+
+@pytest.fixture(scope="session")
+def e2e_demo(tmp_path_factory):
+    """The demo network plus the markup-named parent, with one password account per role, in a SQLite store:
+    written and loaded once for the browser tests that read it (test_e2e_browser, test_explorer_webgl) or
+    change it only where the others do not look (test_e2e_actions records one contact; test_e2e_browser adds
+    and locks an extra account)."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent))
+    from e2e_server import demo_store
+    with demo_store(tmp_path_factory.mktemp("e2e")) as demo:
+        yield demo
+
+
+@pytest.fixture(scope="session")
+def e2e_server(e2e_demo):
+    """One Streamlit server on the shared demo store (started once; each test opens its own browser
+    context, i.e. its own Streamlit session, so no sign-in or page state passes from test to test)."""
+    from e2e_server import DashboardServer
+    with DashboardServer(e2e_demo.uri, log=e2e_demo.folder / "streamlit.log") as server:
+        yield server

@@ -13,6 +13,7 @@ from graph.store import open_store
 
 sys.path.insert(0, str(Path(__file__).parent))
 from app_session import principal, signed_in_app  # noqa: E402
+from whole_words import found as found_whole  # noqa: E402
 
 PAGES = ("overview", "bridging", "explorer", "outreach", "pipeline", "data")
 
@@ -91,10 +92,9 @@ def _other_sites(people: pd.DataFrame, site: str) -> dict[str, set]:
 
 @pytest.mark.parametrize("page", PAGES + ("explorer-ego",))
 def test_coordinator_of_one_site_sees_no_one_of_another(screens, people, page):
-    import re
     text = screens["coordinator", page]
     for col, values in _other_sites(people, "S1").items():
-        found = sorted(v for v in values if re.search(rf"(?<![\w-]){re.escape(v)}(?![\w-])", text))
+        found = sorted(found_whole(values, text, word=r"[\w-]"))
         assert not found, f"{page}: a coordinator of S1 received {col} of other sites: {found[:5]}"
 
 

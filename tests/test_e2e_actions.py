@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from e2e_server import ROOT, DashboardServer, chromium, demo_store  # noqa: E402
+from e2e_server import ROOT, chromium  # noqa: E402
 from test_e2e_browser import (Watch, _go, _network_frame, _no_exception, _sign_in,  # noqa: E402
                               _wait_ready)
 
@@ -33,10 +33,8 @@ CHANGED = {"admin": ["Overview", "Bridging and tie formation", "Network explorer
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with demo_store(tmp_path_factory.mktemp("actions")) as demo:
-        with DashboardServer(demo.uri, log=demo.folder / "streamlit.log") as s:
-            yield s
+def server(e2e_server):
+    return e2e_server       # (tests/conftest.py: shared with test_e2e_browser and test_explorer_webgl)
 
 
 @pytest.fixture(scope="module")

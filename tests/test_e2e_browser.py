@@ -27,6 +27,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from e2e_server import (ARGS, CHROMIUM, PASSWORD, ROOT, XSS_NAME, DashboardServer, chromium,  # noqa: E402,F401
                         demo_store, require_browser)
+from whole_words import found as found_whole  # noqa: E402
 
 SHOTS = ROOT / "artifacts" / "screenshots"
 # (file name, url path, title in the navigation and the page's heading)
@@ -46,16 +47,13 @@ from playwright.sync_api import Page  # noqa: E402
 # -- fixtures -------------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    with demo_store(tmp_path_factory.mktemp("e2e")) as d:
-        yield d
+def demo(e2e_demo):
+    return e2e_demo         # (tests/conftest.py: shared with test_e2e_actions and test_explorer_webgl)
 
 
 @pytest.fixture(scope="module")
-def server(demo):
-    log = demo.folder / "streamlit.log"
-    with DashboardServer(demo.uri, log=log) as s:
-        yield s
+def server(e2e_server):
+    return e2e_server
 
 
 @pytest.fixture(scope="module")
@@ -174,8 +172,9 @@ def _leaks(forbidden: dict[str, set[str]], texts: dict[str, str]) -> list[str]:
         tokens = set(re.findall(r"[A-Za-z0-9_@.+-]+", text))
         for col, values in forbidden.items():
             if col == "name":      # a whole name ("Fen Pasu" is not in "Fen Pasuka"), as text or escaped
-                hits = [v for v in values if any(re.search(rf"(?<!\w){re.escape(form)}(?!\w)", text)
-                                                 for form in {v, html_lib.escape(v), html_lib.escape(v, quote=False)})]
+                forms = {v: {v, html_lib.escape(v), html_lib.escape(v, quote=False)} for v in values}
+                shown = set(found_whole({f for fs in forms.values() for f in fs}, text))
+                hits = [v for v in values if forms[v] & shown]
             else:
                 hits = sorted(values & tokens)
             found += [f"{col} {v!r} in {where}" for v in hits[:3]]

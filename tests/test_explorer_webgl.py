@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from e2e_server import PASSWORD, ROOT, DashboardServer, chromium, demo_store, require_browser, wait_quiet  # noqa: E402
+from e2e_server import PASSWORD, ROOT, chromium, require_browser, wait_quiet  # noqa: E402
+from whole_words import found as found_whole  # noqa: E402
 
 require_browser()
 
@@ -26,15 +27,13 @@ TIMEOUT_S = 150
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    with demo_store(tmp_path_factory.mktemp("webgl")) as d:
-        yield d
+def demo(e2e_demo):
+    return e2e_demo         # (tests/conftest.py: shared with test_e2e_browser and test_e2e_actions)
 
 
 @pytest.fixture(scope="module")
-def server(demo):
-    with DashboardServer(demo.uri, log=demo.folder / "streamlit.log") as s:
-        yield s
+def server(e2e_server):
+    return e2e_server
 
 
 @pytest.fixture(scope="module")
@@ -164,10 +163,10 @@ def test_an_evaluator_and_a_coordinator_receive_only_whom_they_may_see(browser, 
         assert len(served) > 100_000 and int(frame.locator("body").get_attribute("data-drawn")) > 100
         mine = {p["name"] for p in demo.people if p["site_id"] in allowed and p["name"]}
         forbidden = {p["name"] for p in demo.people if p["site_id"] not in allowed and p["name"]} - mine
-        leaked = [n for n in forbidden if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", served)]
+        leaked = found_whole(forbidden, served)
         assert not leaked, (role, leaked[:5])
         ids = {p["person_id"] for p in demo.people if p["site_id"] not in allowed}
-        assert not [i for i in ids if re.search(rf"(?<!\w){re.escape(i)}(?!\w)", served)], role
+        assert not found_whole(ids, served), role
         if role == "coordinator":
-            assert any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", served) for n in mine), "names of S1 are shown"
+            assert found_whole(mine, served), "names of S1 are shown"
         context.close()

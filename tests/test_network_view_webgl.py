@@ -19,6 +19,7 @@ from dashboard import sigma_view as sv
 sys.path.insert(0, str(Path(__file__).parent))
 from helpers_data import demo_dataset, tiny_dataset  # noqa: E402
 from test_network_view import _payload, _scripts  # noqa: E402  (how a network page carries its data and scripts)
+from whole_words import found as found_whole  # noqa: E402
 
 XSS = "<img src=x onerror=alert(1)> href"
 
@@ -161,11 +162,11 @@ def test_an_evaluator_receives_no_name_and_no_real_id():
     html = _page_for(evaluator_ds, show_names=False)
     p = _payload(html)
     assert p["n"] > 100 and p["head"] is None
-    found_names = [n for n in names if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", html)]
-    found_ids = [i for i in ids if re.search(rf"(?<!\w){re.escape(i)}(?!\w)", html)]
+    found_names = found_whole(names, html)
+    found_ids = found_whole(ids, html)
     assert not found_names and not found_ids, (found_names[:3], found_ids[:3])
     # even given a dataset with names, show_names=False keeps them out
-    assert not [n for n in names if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", _page_for(ds, show_names=False))]
+    assert not found_whole(names, _page_for(ds, show_names=False))
 
 
 def test_markup_in_a_name_stays_text_and_only_our_scripts_run():

@@ -334,6 +334,7 @@ def test_coordinator_of_one_site_receives_nobody_of_another(page, server, demo):
     served["explorer-ego"] = _everything_served(page)
     # every download the coordinator can make
     _go(page, "Outreach")
+    page.get_by_role("button", name="Prepare the list for download (CSV)").click()
     served["outreach.csv"] = _download(page, "Download this list (CSV)")
     _go(page, "Data")
     page.get_by_role("button", name="Prepare the network file (GraphML)").click()

@@ -23,6 +23,7 @@ GROWTH_COLUMNS = {"period": "year or wave", "people": "people", "ties": "ties", 
                   "components": "groups of connected people", "largest_component_share": "largest group's share",
                   "cross_race_share": "cross-race share", "cross_class_share": "cross-class share"}
 MAX_DRAWN = 25          # cohorts drawn one by one (each a row per wave and attribute)
+TABLE_ROWS = 1000       # rows of a per-cohort table drawn on the page (the CSV has every row)
 TABLE_COLUMNS = {"group": "cohort", "wave": "wave", "attribute": "across", "ties": "ties",
                  "cross_ties": "cross-group ties", "expected_cross_ties": "expected by chance",
                  "observed": "E-I observed", "expected": "E-I expected", "p_value": "p", "q_value": "q"}
@@ -81,7 +82,10 @@ else:
         cohorts = cohorts[cohorts["group"].isin(chosen)]
     if audience == "funder":
         st.caption(f"Cohorts with fewer than {data.min_count()} ties in a wave show no test: too few ties to share.")
-    st.dataframe(_table(cohorts), hide_index=True, width="stretch")
+    if len(cohorts) > TABLE_ROWS:
+        st.caption(f"The first {TABLE_ROWS:,} of {len(cohorts):,} tests: choose cohorts above to see others here, or "
+                   "download the per-cohort results.")
+    st.dataframe(_table(cohorts.head(TABLE_ROWS)), hide_index=True, width="stretch")
     all_cohorts = tests[tests["group"] != "all participants"]
     shown_p = [p for p in all_cohorts["p_value"] if p is not None and p == p]
     if shown_p:
@@ -93,7 +97,10 @@ else:
         st.markdown("**Each cohort's members who answered both surveys** (shares of the people they named across "
                     "group lines; the change with its 95% interval; all respondents beside it):")
         panel_shown = cohort_panel if not chosen else cohort_panel[cohort_panel["cohort"].isin(chosen)]
-        st.dataframe(data.readable_cohort_panel(panel_shown), hide_index=True, width="stretch")
+        if len(panel_shown) > TABLE_ROWS:
+            st.caption(f"The first {TABLE_ROWS:,} of {len(panel_shown):,} rows: choose cohorts above to see others "
+                       "here, or download the per-cohort results.")
+        st.dataframe(data.readable_cohort_panel(panel_shown.head(TABLE_ROWS)), hide_index=True, width="stretch")
     if principal.may("download_people"):
         # written when clicked, not on every view (thousands of cohorts at scale)
         st.download_button("Download per-cohort results (CSV)", lambda: data.cohort_results_csv(principal),

@@ -84,7 +84,7 @@ with left:
     if principal.may("record_contact") and quality["unmatched_names"]:
         # coordinators and admins: the names themselves (their own sites' answers), to fix at the source
         loose = common.load(data.load_unmatched_names, principal)
-        with st.expander(f"The {len(loose):,} names that matched nobody"):
+        with st.expander(f"The names that matched nobody ({len(loose):,})"):
             st.dataframe(loose, hide_index=True, width="stretch")
             st.caption("Add the person to people.csv, or write their person_id in the ties file's to_person_id.")
 with right:

@@ -44,11 +44,12 @@ DEPENDS = {
     "overview": ("network",), "bridging": ("network",), "mixing": ("network",), "pipeline": ("network",),
     "quality": ("network",), "group_network": ("network",), "outreach": ("network",), "sites": ("network",),
     "families": ("network",), "family_contacts": ("network",), "supports": ("network",), "unmatched": ("network",),
+    "explorer": ("network",),
 }
 #: How long each analysis takes, roughly (the worker computes the quick ones first).
 _COST = {"sites": 0, "families": 0, "family_contacts": 0, "unmatched": 0,
          "quality": 1, "mixing": 1, "outreach": 2, "pipeline": 3, "overview": 4,
-         "supports": 4, "bridging": 5}
+         "supports": 4, "bridging": 5, "explorer": 6}
 #: The store's node labels whose changes move each version.
 _LABELS = {"contacts": ("Contact",)}
 _STATUS_KEY = "analyses_status"
@@ -261,7 +262,7 @@ def plan(store, changed: tuple[str, ...] = ("network",)) -> list[tuple]:
     waves = data.wave_names()
     jobs = [("sites", None, ())]
     for p in principals:
-        jobs += [("overview", p, ()), ("bridging", p, ()), ("outreach", p, ()), ("quality", p, ())]
+        jobs += [("overview", p, ()), ("bridging", p, ()), ("outreach", p, ()), ("quality", p, ()), ("explorer", p, ())]
         jobs.append(("supports", p, ()))
         if p.audience == "coordinator":
             jobs.append(("families", None, (p.site_scope,)))
@@ -287,7 +288,8 @@ def _loaders() -> dict:
     return {"overview": data.load_overview, "bridging": data.load_bridging, "outreach": data.load_outreach,
             "quality": data.load_data_quality, "pipeline": data.load_pipeline, "mixing": data.load_mixing,
             "sites": data.site_ids, "families": data.family_ids, "supports": data.load_supports,
-            "family_contacts": data.family_contacts, "unmatched": data.unmatched_names}
+            "family_contacts": data.family_contacts, "unmatched": data.unmatched_names,
+            "explorer": data.load_explorer}
 
 
 def _compute(jobs: list[tuple], done=None) -> list[tuple]:

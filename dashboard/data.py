@@ -1232,6 +1232,26 @@ def load_group_network(principal: Principal, attr: str, wave: str | None, height
     return _group_network(sites, attr, wave, height, *data_key())
 
 
+def load_explorer(principal: Principal):
+    """The network explorer's first view for this principal (dashboard.explorer_view), stored with the
+    analyses: for coordinators (names, their sites) and evaluators (pseudonyms) the filters' options, who can
+    be picked and the drawn picture with its positions; for funders the survey waves and the group picture
+    by the first attribute (protected, as :func:`load_group_network`)."""
+    return _serve("explorer", _explorer, scope(principal))
+
+
+def _explorer(audience: str, sites, uri: str, version: str):
+    from dashboard import explorer_view
+    from dashboard import network_view as nv
+    if audience == "funder":
+        waves = explorer_view.options(analysis_dataset(audience, sites, uri, version)).waves
+        html, facts = _group_network(sites, nv.AGGREGATE_ATTRIBUTES[0], None, explorer_view.HEIGHT, uri, version)
+        return explorer_view.FunderFirstView(waves=waves, html=html, facts=facts)
+    return explorer_view.first_view(audience_dataset(audience, sites, uri, version),
+                                    show_names=audience == "coordinator",
+                                    cap=settings.get_int("CIVICTIES_EXPLORER_MAX_NODES"))
+
+
 # -- Supports (TPE): do families come more when childcare, translation... are offered? -----------------------
 
 def load_supports(principal: Principal) -> pd.DataFrame:

@@ -110,10 +110,24 @@ def _core(version: str) -> tuple[str, str]:
     return parts[0], parts[-1]
 
 
+#: Settings that cannot change what an analysis holds (where the store is and how to reach it, sign-in and
+#: sessions, what a file to load may hold, whether the app starts the worker): left out of the data version,
+#: so that `civicties analyse` run from cron with another environment than the app's stores results the app
+#: reads.
+_NOT_SHAPING = frozenset({
+    "CIVICTIES_STORE", "CIVICTIES_DATA_DIR", "NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "NEO4J_DATABASE",
+    "CIVICTIES_DEMO_PARENTS", "CIVICTIES_SESSION_IDLE_SECONDS", "CIVICTIES_SESSION_MAX_SECONDS",
+    "CIVICTIES_SIGNIN_MAX_FAILURES", "CIVICTIES_SIGNIN_SOURCE_MAX_FAILURES", "CIVICTIES_SIGNIN_LOCKOUT_SECONDS",
+    "CIVICTIES_MIN_PASSWORD_LENGTH", "CIVICTIES_MAX_FILE_MB", "CIVICTIES_MAX_XLSX_PART_MB",
+    "CIVICTIES_MAX_XLSX_RATIO", "CIVICTIES_MAX_ROWS", "CIVICTIES_MAX_COLUMNS", "CIVICTIES_MAX_CELL_CHARS",
+    "CIVICTIES_MAX_PROBLEMS_PER_KIND", "CIVICTIES_BACKGROUND_ANALYSES",
+})
+
+
 def _settings_fingerprint() -> str:
     """The settings the analyses are shaped by (the funder threshold, consent default, k, thresholds, the
     pseudonym secret...), hashed: a result computed under other settings is never served."""
-    values = {name: settings.get(name) for name in sorted(settings.SETTINGS)}
+    values = {name: settings.get(name) for name in sorted(settings.SETTINGS) if name not in _NOT_SHAPING}
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:12]
 
 

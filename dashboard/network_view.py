@@ -753,8 +753,11 @@ def _first_seen(G: nx.Graph, ties: pd.DataFrame, enr: pd.DataFrame, *, view: str
                                                                           errors="coerce", format="ISO8601")})
     ends = pd.concat([edges[["u", "on", "w"]].rename(columns={"u": "n"}), edges[["v", "on", "w"]].rename(columns={"v": "n"})])
     seen = pd.concat([ends[["n", "on"]], enrolled.assign(on=enrolled["on"].dt.strftime("%Y-%m-%d"))])
-    seen = seen[seen["on"].notna() & seen["n"].isin(set(G))].groupby("n")["on"].min()
-    nx.set_node_attributes(G, seen.to_dict(), "first_seen")
+    # each person's earliest ISO date: sorted and deduplicated (a string groupby min runs in Python: 3.7 s
+    # at 100,000 parents, this 0.2 s)
+    seen = (seen[seen["on"].notna() & seen["n"].isin(set(G))].sort_values(["n", "on"], kind="stable")
+            .drop_duplicates("n"))
+    nx.set_node_attributes(G, dict(zip(seen["n"], seen["on"])), "first_seen")
     ranks = ends[ends["w"].notna()].groupby("n")["w"].min()
     nx.set_node_attributes(G, {n: int(r) for n, r in ranks.items()}, "first_wave")
 

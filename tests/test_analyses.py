@@ -169,6 +169,20 @@ def test_a_result_shaped_under_another_threshold_is_never_served(demo_store, mon
     assert strict["headline"] != loose["headline"]          # (at 40, the demo's small counts read "<40")
 
 
+def test_settings_that_shape_no_analysis_leave_the_version_alone(demo_store, monkeypatch):
+    """`civicties analyse` from cron may run with another environment than the app (the worker switched off,
+    the store named by NEO4J_URI instead of CIVICTIES_STORE, other session limits): its results must still be
+    the app's. A setting that shapes results (k, the explorer's cap) moves the version."""
+    first = analyses.version_of(demo_store)
+    for name, value in (("CIVICTIES_BACKGROUND_ANALYSES", "1"), ("CIVICTIES_SESSION_IDLE_SECONDS", "60"),
+                        ("NEO4J_PASSWORD", "other"), ("CIVICTIES_MAX_ROWS", "10")):
+        monkeypatch.setenv(name, value)
+        assert analyses.version_of(demo_store) == first, name
+    for name, value in (("CIVICTIES_K_ANONYMITY", "7"), ("CIVICTIES_EXPLORER_MAX_NODES", "50")):
+        monkeypatch.setenv(name, value)
+        assert analyses.version_of(demo_store) != first, name
+
+
 def test_a_payload_this_deployment_did_not_sign_is_ignored(demo_store, monkeypatch):
     import pickle
 

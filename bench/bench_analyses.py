@@ -13,7 +13,8 @@ process (nothing in memory):
 - **analyse**: `civicties analyse` (the background computation, here in the foreground): time and peak memory;
 - **after**: the same loaders reading the stored results;
 - **contact**: a coordinator records a contact and the outreach list shows it (no recompute);
-- **browser** (--browser): a fresh app server on the stored results; signed in as admin, each page's first
+- **browser** (--browser): a fresh app server on the stored results, set up as deployed (its worker finds
+  the results stored and computes nothing; staff sign-in reads the data in the background); signed in as admin, each page's first
   view timed from the click on its sidebar link until the app has stopped running; then, in the network
   explorer, another colour chosen (the network is built on the page, the stored positions reused) and a
   second colour (the network now in the app's memory).
@@ -126,9 +127,10 @@ def _settled(page, quiet: float = 1.0) -> float:
 def _browser(uri: str) -> dict:
     from e2e_server import DashboardServer, chromium
     from test_e2e_browser import _sign_in
-    titles = ["Bridging and tie formation", "Outreach", "Pipeline to seats", "Data", "Overview", "Network explorer"]
+    titles = ["Bridging and tie formation", "Outreach", "Pipeline to seats", "Data", "Overview", "Family card",
+              "Surveys", "Records", "Matching", "Accounts", "Audit log", "Network explorer"]
     out = {}
-    with _browser_lock(), DashboardServer(uri, env={"CIVICTIES_BACKGROUND_ANALYSES": "0"}) as server, chromium() as browser:
+    with _browser_lock(), DashboardServer(uri, env={"CIVICTIES_BACKGROUND_ANALYSES": "1"}) as server, chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1200})
         t0 = time.perf_counter()
         _sign_in(page, server.url, "t-admin")

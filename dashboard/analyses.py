@@ -67,7 +67,7 @@ _worker: dict = {"thread": None}
 def version_of(store, depends: tuple[str, ...] = ("network",)) -> str:
     """The data version an analysis depending on ``depends`` belongs to: per dependency, the counter that
     writes bump (kept in the store, so every process agrees) and the counts of what it covers (so a change
-    written by a tool that does not bump is seen too)."""
+    written by a tool that does not bump is seen too). "raw" is the data as loaded (see :func:`bump`)."""
     counts = store_counts(store)
     contact_labels = set(_LABELS["contacts"])
     parts = []
@@ -131,9 +131,12 @@ def _settings_fingerprint() -> str:
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def bump(store, changed: tuple[str, ...] = ("network",)) -> None:
-    """Record that the program's data changed (``changed``: which dependencies)."""
-    for dep in changed:
+def bump(store, changed: tuple[str, ...] = ("network",), *, raw: bool = True) -> None:
+    """Record that the program's data changed (``changed``: which dependencies). A change of the network
+    also moves the "raw" version (the data as loaded, before matches are applied) unless ``raw`` is False:
+    a match decision changes the network the pages see, not the records the matcher compares."""
+    deps = tuple(changed) + (("raw",) if raw and "network" in changed else ())
+    for dep in deps:
         current = store.get_meta(f"version:{dep}") or "0"
         store.set_meta(f"version:{dep}", str(int(current) + 1 if current.isdigit() else 1))
 

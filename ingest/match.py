@@ -804,12 +804,15 @@ def run(store, *, upper: float = DEFAULT_UPPER, lower: float = DEFAULT_LOWER, ac
     return proposal
 
 
-def review_queue(store, ds: Dataset | None = None, *, sites: tuple[str, ...] | None = None) -> list[dict]:
+def review_queue(store, ds: Dataset | None = None, *, sites: tuple[str, ...] | None = None,
+                 records: pd.DataFrame | None = None) -> list[dict]:
     """The stored candidates still undecided, each with its two records (`left_record`, `right_record`: the
     fields compared, name included). With `sites` (a coordinator's), only pairs whose two records both belong to
-    those sites: a person by their site, a survey name by its respondents' site. None: every pair (admins)."""
-    ds = matches.read_raw(store) if ds is None else ds
-    recs = build_records(ds).set_index("rid", drop=False)
+    those sites: a person by their site, a survey name by its respondents' site. None: every pair (admins).
+    `records`: build_records of the data as loaded, indexed by rid, where the caller keeps them (the app)."""
+    if records is None:
+        records = build_records(matches.read_raw(store) if ds is None else ds).set_index("rid", drop=False)
+    recs = records
     decided = matches.current_decisions(store)
     allowed = None if sites is None else {str(s) for s in sites}
     out = []

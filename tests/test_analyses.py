@@ -405,3 +405,54 @@ def test_the_names_that_matched_nobody_are_stored_per_site_scope_and_only_for_st
     for role in ("evaluator", "funder"):
         with pytest.raises(PermissionError):
             data.load_unmatched_names(Principal(username="x", role=role))
+
+
+def test_a_match_decision_keeps_the_records_to_compare_and_a_load_does_not(demo_store, monkeypatch):
+    """The review page's records (the data as loaded) are read once per version of the data as loaded: a match
+    decision (data.changed(raw=False)) moves the network version but not theirs; any other change moves both."""
+    from dashboard import data
+    from graph import matches
+    reads = []
+    real = matches.read_raw
+    monkeypatch.setattr(matches, "read_raw", lambda s: reads.append(1) or real(s))
+    network = analyses.version_of(demo_store)
+    first = data.review_records()
+    assert len(first) >= len(demo_store.read().people) and first.index.name == "rid"
+    data.changed(raw=False)
+    assert analyses.version_of(demo_store) != network
+    assert data.review_records() is first and len(reads) == 1
+    data.changed()
+    assert data.review_records() is not first and len(reads) == 2
+
+
+def test_staff_sign_in_reads_the_data_once_in_the_background(demo_store, monkeypatch):
+    """data.warm_up (called when staff are signed in): one background read of the dataset and the matcher's
+    records per data version and process; the pages that need them then find them read."""
+    import threading
+    from dashboard import data
+    from graph import matches
+    monkeypatch.setenv("CIVICTIES_BACKGROUND_ANALYSES", "1")
+    data._warm.clear()
+    reads = []
+    real_read, real_raw = type(demo_store).read, matches.read_raw
+    monkeypatch.setattr(type(demo_store), "read", lambda self: reads.append("read") or real_read(self))
+    monkeypatch.setattr(matches, "read_raw", lambda s: reads.append("raw") or real_raw(s))
+    data.full_dataset.clear()
+    data._review_records.clear()
+
+    def wait():
+        for t in threading.enumerate():
+            if t.name == "civicties-warm-up":
+                t.join(timeout=60)
+    data.warm_up()
+    wait()
+    assert sorted(reads) == ["raw", "read"]
+    data.warm_up()                                        # same version: nothing read again
+    wait()
+    data.full_dataset(*data.data_key())
+    data.review_records()
+    assert sorted(reads) == ["raw", "read"]
+    monkeypatch.setenv("CIVICTIES_BACKGROUND_ANALYSES", "0")
+    data._warm.clear()
+    data.warm_up()                                        # off where the app computes nothing itself
+    assert not any(t.name == "civicties-warm-up" for t in threading.enumerate())

@@ -36,12 +36,12 @@ if principal.is_admin:
             accounts.audit(store, principal.username, "match_propose", role=principal.role,
                            rows=len(proposal.review),
                            detail=f"{len(proposal.auto)} accepted automatically, {len(proposal.review)} to review")
-            data.changed()
+            data.changed(raw=False)
             st.session_state["matching_flash"] = (f"{len(proposal.auto)} matches accepted automatically, "
                                                   f"{len(proposal.review)} pairs to review.")
             st.rerun()
 
-queue = common.load(match.review_queue, store, sites=sites)
+queue = common.load(match.review_queue, store, sites=sites, records=common.load(data.review_records))
 skipped = st.session_state.setdefault("matching_skipped", [])
 waiting = [c for c in queue if (c["left"], c["right"]) not in skipped] or queue
 last = st.session_state.get("matching_last")
@@ -81,7 +81,7 @@ else:
         st.session_state["matching_last"] = (pair["left"], pair["right"])
         st.session_state["matching_flash"] = {"accepted": "Saved: the same person.", "rejected": "Saved: not a match.",
                                               "different": "Saved: different people."}[decision]
-        data.changed()
+        data.changed(raw=False)
 
     cols = st.columns(4)
     if cols[0].button("Same person", key="matching_accept", shortcut="a", type="primary"):
@@ -102,5 +102,5 @@ if last and st.button("Undo the last decision", key="matching_undo", shortcut="u
     st.session_state.pop("matching_last", None)
     st.session_state["matching_flash"] = ("Undone: the pair is back in the queue." if undone
                                           else "That decision was already undone.")
-    data.changed()
+    data.changed(raw=False)
     st.rerun()

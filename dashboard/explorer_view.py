@@ -20,16 +20,11 @@ from dashboard import network_view as nv
 from dashboard import sigma_view as sv
 from graph.dataset import Dataset
 
-__all__ = ["HEIGHT", "PARTS", "SEARCH_FROM", "Options", "Drawn", "FirstView", "FunderFirstView", "options",
-           "filters", "default_filters", "person_label", "draw", "first_view", "find_people"]
+__all__ = ["HEIGHT", "PARTS", "Options", "Drawn", "FirstView", "FunderFirstView", "options", "filters",
+           "default_filters", "person_label", "draw", "first_view"]
 
 HEIGHT = 620
 PARTS = ("Everyone (filtered)", "One cohort", "One community")
-#: From this many people to pick from, the page asks for part of a name or id first and lists the matches
-#: (a list of 97,000 people would send the browser 2.4 MB on every rerun).
-SEARCH_FROM = 20_000
-#: The most matches listed for a search.
-MATCHES_SHOWN = 200
 
 
 @dataclass(frozen=True)
@@ -117,17 +112,6 @@ def default_filters(opts: Options) -> tuple:
 def person_label(G: nx.Graph, n, *, show_names: bool) -> str:
     name = G.nodes[n].get("name") if show_names else None
     return f"{name} ({n})" if name else str(n)
-
-
-def find_people(labels: dict, text: str, *, limit: int = MATCHES_SHOWN) -> list:
-    """The people whose label (name and id, or pseudonym) holds `text`, any case: those that start with it
-    first, each group by label."""
-    needle = text.strip().casefold()
-    if not needle:
-        return []
-    hits = [(not label.casefold().startswith(needle), label, n) for n, label in labels.items()
-            if needle in label.casefold()]
-    return [n for _s, _l, n in sorted(hits)[:limit]]
 
 
 def draw(G: nx.Graph, selection: nv.Selection, *, show_names: bool, color_by: str, groups: dict, palette: dict,

@@ -11,6 +11,7 @@ import pytest
 from dashboard import analyses
 from dashboard import explorer_view as ev
 from dashboard import network_view as nv
+from dashboard import pickers
 
 sys.path.insert(0, str(Path(__file__).parent))
 from app_session import open_page, principal  # noqa: E402
@@ -96,18 +97,18 @@ def test_the_explorer_opens_from_its_stored_first_view_without_building_the_netw
     assert any("Colour: income band" in c.value for c in at.caption)
 
 
-def test_find_people_matches_any_part_of_a_name_or_id_starts_first():
+def test_find_matches_any_part_of_a_name_or_id_those_starting_with_it_first():
     labels = {"P1": "Ana Ruiz (P1)", "P2": "Bo Anand (P2)", "P3": "Cy Lee (P3)", "P10": "Dana Ng (P10)"}
-    assert ev.find_people(labels, "ana") == ["P1", "P2", "P10"]      # "Ana..." starts with it; then by label
-    assert ev.find_people(labels, "  P1") == ["P1", "P10"]
-    assert ev.find_people(labels, "zz") == [] and ev.find_people(labels, " ") == []
-    assert ev.find_people(labels, "a", limit=2) == ["P1", "P2"]
+    assert pickers.find(labels, "ana") == ["P1", "P2", "P10"]      # "Ana..." starts with it; then by label
+    assert pickers.find(labels, "  P1") == ["P1", "P10"]
+    assert pickers.find(labels, "zz") == [] and pickers.find(labels, " ") == []
+    assert pickers.find(labels, "a", limit=2) == ["P1", "P2"]
 
 
 def test_a_long_pick_list_becomes_a_search(loaded, monkeypatch):
     """From SEARCH_FROM people the page asks for part of a name first and lists only the matches."""
     from dashboard import data
-    monkeypatch.setattr(ev, "SEARCH_FROM", 10)
+    monkeypatch.setattr(pickers, "SEARCH_FROM", 10)
     first = data.load_explorer(principal("admin"))
     target = first.candidates[3]
     at = open_page("explorer", "admin")
@@ -116,7 +117,7 @@ def test_a_long_pick_list_becomes_a_search(loaded, monkeypatch):
     assert pick.options == ["Nobody: show the part chosen above"]
     at.text_input(key="explorer_find").set_value(str(target)).run()
     pick = next(s for s in at.selectbox if s.label.startswith("Focus on a person"))
-    assert first.labels[target] in pick.options and len(pick.options) <= ev.MATCHES_SHOWN + 1
+    assert first.labels[target] in pick.options and len(pick.options) <= pickers.MATCHES_SHOWN + 1
     pick.set_value(target).run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("within 1 step of the selected person" in c.value for c in at.caption)

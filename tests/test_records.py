@@ -224,6 +224,41 @@ def test_records_page_saves_an_event_and_the_analyses_see_it(app_store):
     assert len(data.full_dataset(*data.data_key()).events) == before + 1
 
 
+def test_records_page_searches_first_when_there_are_many_to_pick_from(app_store, monkeypatch):
+    """From pickers.SEARCH_FROM people (20,000; here 5) the boxes offer nobody until a search, then its matches;
+    a person picked stays offered through the next search, and the event saves with them."""
+    from app_session import signed_in_app
+    from dashboard import data, pickers
+    monkeypatch.setattr(pickers, "SEARCH_FROM", 5)
+    at = signed_in_app("coordinator")
+    at.run()
+    at.switch_page("dashboard/pages/records.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.multiselect(key="rec_attendee").options == []
+    assert at.selectbox(key="rec_visit_family").options == [] and at.selectbox(key="rec_seat_person").options == []
+    people = data.full_dataset(*data.data_key()).people
+    s1 = people[(people["site_id"] == "S1") & people["name"].notna()].sort_values("person_id")
+    first, second = s1.iloc[0], s1.iloc[-1]
+    at.text_input(key="rec_find_attendees").input(first["person_id"]).run()
+    offered = at.multiselect(key="rec_attendee").options
+    assert f"{first['name']} ({first['person_id']})" in offered and len(offered) <= pickers.MATCHES_SHOWN
+    assert all(first["person_id"].casefold() in o.casefold() for o in offered)
+    at.multiselect(key="rec_attendee").select(first["person_id"]).run()
+    at.text_input(key="rec_find_attendees").input(second["person_id"]).run()
+    offered = at.multiselect(key="rec_attendee").options
+    assert f"{first['name']} ({first['person_id']})" in offered          # picked before: still offered
+    assert at.multiselect(key="rec_attendee").value == [first["person_id"]]
+    other = people[people["site_id"] != "S1"]["person_id"].iloc[0]
+    at.text_input(key="rec_find_attendees").input(other).run()
+    assert [o for o in at.multiselect(key="rec_attendee").options if f"({other})" in o] == []   # not their site
+    before = len(data.full_dataset(*data.data_key()).attendance)
+    at.text_input(key="rec_event_name").input("Search test forum")
+    at.button(key="rec_event_save").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("1 people checked in" in s.value for s in at.success), [e.value for e in at.error]
+    assert len(data.full_dataset(*data.data_key()).attendance) == before + 1
+
+
 def test_an_event_records_its_supports_checked_like_events_csv(store):
     ds = store.read()
     a, b = _at(ds, "S1", n=2)

@@ -17,6 +17,7 @@ from civicties import settings
 from dashboard import common, data
 from dashboard import explorer_view as ev
 from dashboard import network_view as nv
+from dashboard import pickers
 from dashboard.explorer_view import HEIGHT, PARTS
 from queries.network import VIEWS
 
@@ -161,20 +162,11 @@ else:
 
 row = st.columns([3, 1])
 nobody = "Nobody: show the part chosen above"
-if len(candidates) < ev.SEARCH_FROM:
-    # One step: Streamlit's selectbox filters its options as you type, and stays quick at 20,000 people
-    # (docs/dashboard.md gives the measurements).
-    ego = row[0].selectbox("Focus on a person (their ego network)", [None] + candidates,
-                           format_func=lambda n: nobody if n is None else labels[n])
-else:
-    # Too many to list on every rerun: type part of a name or id, then pick among the matches.
-    search = row[0].text_input(f"Find a person among {len(candidates):,} (part of a name or id, then Enter)",
-                               key="explorer_find")
-    matches = ev.find_people(labels, search) if search else []
-    if search and not matches:
-        row[0].caption(f"Nobody here matches '{search}'.")
-    ego = row[0].selectbox("Focus on a person (their ego network)", [None] + matches,
-                           format_func=lambda n: nobody if n is None else labels[n])
+# One type-ahead box (it filters as you type); from 20,000 people a search first (dashboard/pickers.py).
+# A new search offers new matches: the person chosen from the last one is let go.
+offer = pickers.narrowed(labels, key="explorer_find", container=row[0])
+ego = row[0].selectbox("Focus on a person (their ego network)", [None] + list(offer),
+                       format_func=lambda n: nobody if n is None else labels[n])
 radius = row[1].radio("Steps from them", (1, 2), horizontal=True, disabled=ego is None)
 
 chosen = (color_by, metric, show, ego) == (nv.COLOR_ATTRIBUTES[0], nv.METRICS[0], PARTS[0], None)

@@ -5,7 +5,7 @@ from datetime import date
 
 import streamlit as st
 
-from dashboard import common, data, records
+from dashboard import common, data, pickers, records
 from dashboard.survey_page import escape
 from graph.errors import StoreError
 from graph.model import SUPPORTS, TABLES, split_list
@@ -56,7 +56,9 @@ with event_tab:
     event_labels = {"new": "A new event"} | {e: f"{n or e} ({d or 'no date'})"
                                                for e, n, d in zip(events["event_id"], events["name"], events["date"])}
     which = st.selectbox("Event", list(event_labels), format_func=event_labels.get, key="rec_event")
-    with st.form("rec_event_form"):
+    # Not a form: people are checked in search by search (dashboard/pickers.py, from 20,000 people), and a
+    # form's choices reach the server only when it is sent, so a search would drop the ones made before it.
+    with st.container(border=True):
         if which == "new":
             name = st.text_input("Name", key="rec_event_name", max_chars=records.TEXT_MAX)
             left, mid, right = st.columns(3)
@@ -71,13 +73,16 @@ with event_tab:
                                  help="What the school or site offered so that families can take part. The "
                                       "Outreach page compares how often families come with and without them.")
         st.markdown("**Who came.** Type a name to search your sites' people.")
+        attendees = pickers.narrowed(labels, key="rec_find_attendees", what="people to check in",
+                                     keep=[p for r in TABLES["attendance"].enums["role"]
+                                           for p in st.session_state.get(f"rec_{r}") or []])
         chosen = {}
         for role in TABLES["attendance"].enums["role"]:
-            picked = st.multiselect(f"{role.capitalize()}s", list(labels), format_func=labels.get,
+            picked = st.multiselect(f"{role.capitalize()}s", list(attendees), format_func=labels.get,
                                     key=f"rec_{role}", placeholder="Type a name…")
             for p in picked:
                 chosen.setdefault(p, role)
-        if st.form_submit_button("Save the event and check-ins", type="primary", key="rec_event_save"):
+        if st.button("Save the event and check-ins", type="primary", key="rec_event_save"):
             twice = [labels[p] for p in chosen if sum(p in (st.session_state.get(f"rec_{r}") or [])
                                                        for r in TABLES["attendance"].enums["role"]) > 1]
             if twice:
@@ -95,10 +100,12 @@ with event_tab:
 with visit_tab:
     teachers = people[people["role"] == "teacher"]
     families = records.families_at(principal, ds)
+    visit_families = pickers.narrowed(families, key="rec_find_visit_family", what="the family",
+                                      keep=[st.session_state.get("rec_visit_family")])
     with st.form("rec_visit_form", clear_on_submit=True):
         teacher = st.selectbox("Teacher", list(teachers["person_id"]), format_func=labels.get, key="rec_visit_teacher",
                                index=None, placeholder="Type a name…")
-        family = st.selectbox("Family", list(families), format_func=families.get, key="rec_visit_family", index=None,
+        family = st.selectbox("Family", list(visit_families), format_func=families.get, key="rec_visit_family", index=None,
                               placeholder="Type a family id or a parent's name…")
         left, right = st.columns(2)
         visited = left.date_input("Date of the visit", value=date.today(), max_value=date.today(), key="rec_visit_date")
@@ -117,8 +124,10 @@ with visit_tab:
 
 with seat_tab:
     bodies = dict(zip(ds.bodies["body_id"], ds.bodies["name"]))
+    seat_people = pickers.narrowed(labels, key="rec_find_seat_person", what="the person appointed",
+                                   keep=[st.session_state.get("rec_seat_person")])
     with st.form("rec_seat_form", clear_on_submit=True):
-        person = st.selectbox("Person", list(labels), format_func=labels.get, index=None, key="rec_seat_person",
+        person = st.selectbox("Person", list(seat_people), format_func=labels.get, index=None, key="rec_seat_person",
                               placeholder="Type a name…")
         body = st.selectbox("Board, commission or council", list(bodies), format_func=lambda b: f"{bodies[b] or b}",
                             index=None, key="rec_seat_body")
@@ -136,10 +145,13 @@ with seat_tab:
                       "Saved the appointment.")
 
 with person_tab:
-    who = st.selectbox("Person", ["new"] + list(labels), key="rec_person",
+    editable = pickers.narrowed(labels, key="rec_find_person", what="the person to edit",
+                                keep=[st.session_state.get("rec_person")])
+    who = st.selectbox("Person", ["new"] + list(editable), key="rec_person",
                        format_func=lambda p: "Add a new person" if p == "new" else labels[p])
     current = {} if who == "new" else people.set_index("person_id").loc[who].to_dict()
-    fam_options = ["new", ""] + list(families)
+    fam_options = ["new", ""] + list(pickers.narrowed(families, key="rec_find_person_family",
+                                                      what="the person's family"))
     fam_labels = {"new": "A new family", "": "No family"} | families
 
     def _value(col):
@@ -153,9 +165,9 @@ with person_tab:
         role = left.selectbox("Role", roles, index=roles.index(_value("role")) if _value("role") in roles else 0)
         site = right.selectbox("Site", sites, index=sites.index(_value("site_id")) if _value("site_id") in sites else 0)
         fam = _value("family_id")
-        if fam and fam not in fam_labels:
+        if fam and fam not in fam_options:          # their family, offered even when a search did not find it
             fam_options.append(fam)
-            fam_labels[fam] = fam
+            fam_labels.setdefault(fam, fam)
         family = st.selectbox("Family", fam_options, format_func=fam_labels.get,
                               index=fam_options.index(fam) if fam in fam_options else 0)
         left, right = st.columns(2)

@@ -126,9 +126,35 @@ _NOT_SHAPING = frozenset({
 
 def _settings_fingerprint() -> str:
     """The settings the analyses are shaped by (the funder threshold, consent default, k, thresholds, the
-    pseudonym secret...), hashed: a result computed under other settings is never served."""
+    pseudonym secret...) and the code that computes them, hashed: a result computed under other settings, or
+    by another release (whose results may differ or be shaped differently), is never served, not even as the
+    previous version."""
     values = {name: settings.get(name) for name in sorted(settings.SETTINGS) if name not in _NOT_SHAPING}
+    values["code"] = _code_fingerprint()
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:12]
+
+
+_CODE = ("queries", "graph", "ingest", "civicties", "dashboard")
+_code_memo: list = []
+
+
+def _code_fingerprint() -> str:
+    """A hash of the source that computes and shapes the stored analyses (the packages above, the explorer's
+    page templates; not the pages, which only show them), read once per process: the app and a cron
+    `civicties analyse` of the same release agree, and an upgrade recomputes instead of unpickling results
+    of another shape."""
+    if not _code_memo:
+        from pathlib import Path
+        root = Path(__file__).resolve().parents[1]
+        digest = hashlib.sha256()
+        for folder in _CODE:
+            for path in sorted((root / folder).rglob("*")):
+                rel = path.relative_to(root).as_posix()
+                if (path.is_file() and path.suffix in (".py", ".html", ".js") and "/pages/" not in f"/{rel}"
+                        and "__pycache__" not in rel):
+                    digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+        _code_memo.append(digest.hexdigest()[:12])
+    return _code_memo[0]
 
 
 def bump(store, changed: tuple[str, ...] = ("network",), *, raw: bool = True) -> None:

@@ -183,6 +183,22 @@ def test_settings_that_shape_no_analysis_leave_the_version_alone(demo_store, mon
         assert analyses.version_of(demo_store) != first, name
 
 
+def test_another_release_of_the_code_never_reads_this_one_s_results(demo_store, monkeypatch):
+    """The code that computes the analyses is part of the version: an upgrade recomputes (its results may be
+    shaped differently), and the old results are not shown meanwhile as the previous version."""
+    from dashboard import data
+    data.load_overview(FUNDER)
+    version = analyses.version_of(demo_store, ("network", "contacts"))
+    assert analyses.stored(demo_store, version)
+    monkeypatch.setattr(analyses, "_code_memo", ["another release"])
+    upgraded = analyses.version_of(demo_store, ("network", "contacts"))
+    assert upgraded != version and not analyses.stored(demo_store, upgraded)
+    assert analyses._core(upgraded)[1] != analyses._core(version)[1]     # never served as the previous one
+    with pytest.MonkeyPatch.context() as mp:                             # and the hash is of the source itself
+        mp.setattr(analyses, "_code_memo", [])
+        assert analyses._code_fingerprint() == analyses._code_fingerprint() != "another release"
+
+
 def test_a_payload_this_deployment_did_not_sign_is_ignored(demo_store, monkeypatch):
     import pickle
 

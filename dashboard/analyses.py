@@ -31,6 +31,7 @@ import threading
 import time
 import traceback
 from collections import OrderedDict
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from civicties import settings
@@ -369,6 +370,31 @@ def _parallel(store, jobs: list, processes: int | None) -> bool:
     return (os.cpu_count() or 1) >= 2 and store_counts(store).get("Person", 0) >= PARALLEL_FROM
 
 
+_main_lock = threading.Lock()
+
+
+@contextmanager
+def _plain_main():
+    """While a spawned process starts, a ``__main__`` with no file: spawn runs the parent's main script again in
+    the child, and in the app that is streamlit_app.py (Streamlit installs each script run as ``__main__``),
+    which fails there without a session, so the second process died at once and the app computed everything
+    in one (measured: a test that ran the app first, then the worker). Restored as it was, unless a script run
+    replaced it meanwhile."""
+    import types
+    with _main_lock:
+        saved = sys.modules.get("__main__")
+        stub = types.ModuleType("__main__")
+        sys.modules["__main__"] = stub
+        try:
+            yield
+        finally:
+            if sys.modules.get("__main__") is stub:
+                if saved is None:
+                    del sys.modules["__main__"]
+                else:
+                    sys.modules["__main__"] = saved
+
+
 def _child(uri: str, jobs: list[tuple], done, results) -> None:
     """The second process: compute ``jobs`` on the store at ``uri`` and store them (spawned: nothing is
     inherited but the environment, so it is safe from a threaded app server)."""
@@ -413,7 +439,8 @@ def run(store, changed: tuple[str, ...] = ("network",), *, progress=None, proces
             done_there, results = ctx.Value("i", 0), ctx.Queue()
             child = ctx.Process(target=_child, args=(store.uri, theirs, done_there, results), daemon=True,
                                 name="civicties-analyses-2")
-            child.start()
+            with _plain_main():
+                child.start()
         done_here = [0]
 
         def tick(i):

@@ -1298,7 +1298,18 @@ def _explorer(audience: str, sites, uri: str, version: str):
         return explorer_view.FunderFirstView(waves=waves, html=html, facts=facts)
     return explorer_view.first_view(audience_dataset(audience, sites, uri, version),
                                     show_names=audience == "coordinator",
-                                    cap=settings.get_int("CIVICTIES_EXPLORER_MAX_NODES"))
+                                    cap=settings.get_int("CIVICTIES_EXPLORER_MAX_NODES"),
+                                    network=lambda filters: explorer_network(audience, sites, uri, version, filters))
+
+
+@st.cache_resource(show_spinner="Building the network…", max_entries=4)  # a 100,000-parent graph is large
+def explorer_network(audience: str, sites, uri: str, version: str, filters: tuple):
+    """The explorer's network of the people who pass `filters` (explorer_view.filters), for an audience's
+    dataset (names for coordinators, pseudonyms otherwise). Kept per process: when the app's worker has
+    computed the first view, the page's next choice on the same filters (a colour, a size, a person) finds
+    the network built (at 100,000 parents 8.6 s)."""
+    from dashboard import network_view as nv
+    return nv.build_network(audience_dataset(audience, sites, uri, version), **dict(filters))
 
 
 # -- Supports (TPE): do families come more when childcare, translation... are offered? -----------------------

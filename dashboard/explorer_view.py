@@ -135,14 +135,15 @@ def draw(G: nx.Graph, selection: nv.Selection, *, show_names: bool, color_by: st
                  people=len(selection.nodes), webgl=webgl)
 
 
-def first_view(ds: Dataset, *, show_names: bool, cap: int) -> FirstView:
+def first_view(ds: Dataset, *, show_names: bool, cap: int, network=None) -> FirstView:
     """What the explorer shows before anything is chosen: the people with the roles that have ties, all
     sites, cohorts, programs, waves and dates; coloured by the first colour attribute, sized by the first
     measure, everyone (up to `cap`), nobody in focus; WebGL only where vis-network cannot draw that many.
-    ``ds`` is the audience's dataset (names only for coordinators, pseudonyms otherwise)."""
+    ``ds`` is the audience's dataset (names only for coordinators, pseudonyms otherwise); ``network(filters)``,
+    if given, builds (or finds) the network of ``ds`` for those filters, as the page does."""
     opts = options(ds)
     start = default_filters(opts)
-    G = nv.build_network(ds, **dict(start))
+    G = network(start) if network is not None else nv.build_network(ds, **dict(start))
     view = FirstView(options=opts, filters=start, people=len(G))
     if len(G) == 0:
         return view

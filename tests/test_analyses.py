@@ -396,6 +396,20 @@ def test_two_processes_store_the_same_results_as_one(demo_store):
         _same(first[k], second[k], k)
 
 
+def test_the_second_process_starts_when_the_app_script_is_main(demo_store, monkeypatch, tmp_path):
+    """In the app, Streamlit installs each script run as ``__main__``; spawn would run that script again in the
+    second process, which fails there. The worker starts it without a main script: both processes compute."""
+    import types
+    app = tmp_path / "app_script.py"
+    app.write_text("raise SystemExit('the app script ran in the second process')\n")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(app)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    two = analyses.run(demo_store, processes=2)
+    assert two["processes"] == 2 and two["second_process"] == "ok", two
+    assert sys.modules["__main__"] is main                        # given back as it was
+
+
 def test_the_names_that_matched_nobody_are_stored_per_site_scope_and_only_for_staff(demo_store, monkeypatch):
     """The Data page's list of unmatched names: stored per site scope with the analyses (a later process reads
     no store); a coordinator gets only names written by their sites' people; evaluators and funders get none."""

@@ -28,10 +28,9 @@ LABELS = {"race_ethnicity": "race/ethnicity", "income_band": "income band", "pri
 
 # -- cached data: keyed by audience, store and its data version, and every choice that changes the result
 
-@st.cache_resource(show_spinner="Building the network…", max_entries=4)  # a 100,000-parent graph is large
 def _network(audience: str, sites, uri: str, version: str, filters: tuple):
-    ds = data.audience_dataset(audience, sites, uri, version)
-    return nv.build_network(ds, **dict(filters))
+    """The filtered network (data.explorer_network: the first view's, built by the app's worker, is kept)."""
+    return data.explorer_network(audience, sites, uri, version, filters)
 
 
 @st.cache_resource(show_spinner="Measuring…", max_entries=8)

@@ -1299,7 +1299,8 @@ def _explorer(audience: str, sites, uri: str, version: str):
     return explorer_view.first_view(audience_dataset(audience, sites, uri, version),
                                     show_names=audience == "coordinator",
                                     cap=settings.get_int("CIVICTIES_EXPLORER_MAX_NODES"),
-                                    network=lambda filters: explorer_network(audience, sites, uri, version, filters))
+                                    network=(lambda filters: explorer_network(audience, sites, uri, version, filters))
+                                    if analyses.keeps_memory() else None)
 
 
 @st.cache_resource(show_spinner="Building the network…", max_entries=4)  # a 100,000-parent graph is large

@@ -486,3 +486,22 @@ def test_staff_sign_in_reads_the_data_once_in_the_background(demo_store, monkeyp
     data._warm.clear()
     data.warm_up()                                        # off where the app computes nothing itself
     assert not any(t.name == "civicties-warm-up" for t in threading.enumerate())
+
+
+def test_the_explorer_keeps_its_network_only_where_pages_can_use_it(demo_store, monkeypatch):
+    """The app's worker keeps the explorer's first-view network for the page's next choice; `civicties analyse`
+    (no page reads its memory) does not hold it."""
+    from dashboard import data
+    calls = []
+    real = data.explorer_network
+    monkeypatch.setattr(data, "explorer_network", lambda *a: calls.append(a[0]) or real(*a))
+    analyses.run(demo_store, processes=1)
+    assert calls == []
+    analyses.clear(demo_store)
+    import threading
+    assert analyses.start_background(demo_store)
+    deadline = time.time() + 300
+    while any(t.name == analyses._THREAD for t in threading.enumerate()) and time.time() < deadline:
+        time.sleep(0.1)
+    assert sorted(calls) == ["coordinator", "evaluator"]           # admin (all sites) and evaluator; funders none
+    assert analyses.status(demo_store)["state"] == "done"

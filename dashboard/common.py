@@ -52,7 +52,7 @@ def sidebar(signed_in: Principal, shown: Principal) -> None:
     session.view_as_selector(signed_in)
     analyses.stale_note()                       # a new run: forget the last run's notes (threads are reused)
     if signed_in.may("record_contact"):
-        data.warm_up()                          # staff pages that need the data itself: read it now, once
+        data.warm_up(signed_in)                 # staff pages that need the data itself: read it now, once
     try:
         state = analyses.status(data.get_store())
     except StoreError:

@@ -482,6 +482,18 @@ def test_staff_sign_in_reads_the_data_once_in_the_background(demo_store, monkeyp
     data.full_dataset(*data.data_key())
     data.review_records()
     assert sorted(reads) == ["raw", "read"]
+    coordinator = Principal(username="c", role="coordinator", sites=("S1",))
+    data.record_choices.clear()
+    data.warm_up(coordinator)                             # and what record entry offers this principal
+    wait()
+    from dashboard import records
+
+    def refuse(*_a, **_k):
+        raise AssertionError("record entry's choices were not read ahead")
+    monkeypatch.setattr(records, "people_at", refuse)
+    people, labels, families = data.record_choices(coordinator, *data.data_key())
+    assert set(people["site_id"]) == {"S1"} and len(labels) == len(people) and families
+    assert sorted(reads) == ["raw", "read"]               # the dataset itself was not read again
     monkeypatch.setenv("CIVICTIES_BACKGROUND_ANALYSES", "0")
     data._warm.clear()
     data.warm_up()                                        # off where the app computes nothing itself

@@ -20,16 +20,6 @@ uri, version = common.load(data.data_key)
 ds = common.load(data.site_dataset, principal.site_scope, uri, version)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _choices(who, uri: str, version: str):
-    """The people and families the pickers offer, by name: once per principal and data version (sorting
-    215,000 people twice took 0.9 s of every rerun at 100,000 parents)."""
-    site_ds = data.site_dataset(who.site_scope, uri, version)
-    people = records.people_at(who, site_ds)
-    labels = {p: f"{n or p} ({p})" for p, n in zip(people["person_id"], people["name"])}
-    return people, labels, records.families_at(who, site_ds)
-
-
 sites = records.sites_for(principal, ds)
 if not sites:
     st.info("Your account has no site with data yet.")
@@ -59,7 +49,7 @@ def _save(action, done: str) -> None:
     st.rerun()
 
 
-people, labels, families = common.load(_choices, principal, uri, version)
+people, labels, families = common.load(data.record_choices, principal, uri, version)
 event_tab, visit_tab, seat_tab, person_tab = st.tabs(["Event and check-in", "Home visit", "Appointment",
                                                       "Person or family"])
 

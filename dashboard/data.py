@@ -238,10 +238,11 @@ def review_records():
 
 
 @st.cache_resource(show_spinner="Reading the records to compare…", max_entries=2)
-def _review_records(uri: str, raw_version: str):
+def _review_records(uri: str, raw_version: str, _raw: Dataset | None = None):
     from graph import matches
     from ingest import match
-    return match.build_records(matches.read_raw(_open(uri))).set_index("rid", drop=False)
+    raw = matches.read_raw(_open(uri)) if _raw is None else _raw
+    return match.build_records(raw).set_index("rid", drop=False)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -256,7 +257,7 @@ def record_choices(principal: Principal, uri: str, version: str):
     return people, labels, records.families_at(principal, site_ds)
 
 
-_warm: set = set()      # (store, data version, principal) already read ahead in this process
+_warm: set = set()      # (store, data version[, principal]) already read ahead in this process
 _warm_lock = threading.Lock()
 
 
@@ -273,21 +274,29 @@ def warm_up(principal: Principal | None = None) -> None:
         uri, version = data_key()
     except StoreError:
         return
-    key = (uri, version, principal)
+    data_key_, choices_key = (uri, version), (uri, version, principal)
     with _warm_lock:
-        if key in _warm:
+        keys = [k for k in (data_key_, choices_key if principal is not None else None)
+                if k is not None and k not in _warm]
+        if not keys:
             return
-        _warm.add(key)
+        _warm.update(keys)
 
     def read() -> None:
         try:
-            full_dataset(uri, version)
-            if principal is not None:
+            if data_key_ in keys:
+                from graph import matches
+                store = _open(uri)
+                raw_version = analyses.version_of(store, ("raw",))
+                raw = matches.read_raw(store)       # read once: the pages' dataset and the matcher's records
+                full_dataset(uri, version, _raw=raw)
+                _review_records(uri, raw_version, _raw=raw)
+                del raw
+            if choices_key in keys:
                 record_choices(principal, uri, version)
-            review_records()
         except Exception:                       # noqa: BLE001 -- a page that needs the data reports the problem
             with _warm_lock:
-                _warm.discard(key)
+                _warm.difference_update(keys)
     threading.Thread(target=read, name="civicties-warm-up", daemon=True).start()
 
 
@@ -302,9 +311,14 @@ def data_key() -> tuple[str, str]:
 
 
 @st.cache_resource(show_spinner="Reading the store…", max_entries=4)
-def full_dataset(uri: str, version: str) -> Dataset:
-    """The full dataset (coordinator view). Shared, never mutated: loaders derive new frames from it."""
-    return _open(uri).read()
+def full_dataset(uri: str, version: str, _raw: Dataset | None = None) -> Dataset:
+    """The full dataset (coordinator view). Shared, never mutated: loaders derive new frames from it.
+    ``_raw``: the data as loaded, already read (:func:`warm_up`), to apply the accepted matches to."""
+    store = _open(uri)
+    if _raw is None:
+        return store.read()
+    from graph import matches
+    return matches.resolve(_raw, matches.accepted_pairs(store))            # what store.read() does
 
 
 def site_dataset(sites: tuple[str, ...] | None, uri: str, version: str) -> Dataset:

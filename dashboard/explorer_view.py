@@ -3,8 +3,9 @@
 The page (dashboard/pages/explorer.py) is a description of the widgets; what its filters offer, the
 filters a first view starts from, and the picture drawn for a given choice are computed here, from plain
 data, so that the background worker (dashboard/analyses.py) can compute each audience's first view once
-per data version and the page can show it without building the network. At 100,000 parents building the
-network takes 15 s and laying out its 30,000 drawn people 7 s; the stored first view opens in about a second.
+per data version and the page can show it without building the network. At 100,000 parents reading the
+dataset takes 7 s, building the network 9 s and laying out its 30,000 drawn people 7 s; the stored first view
+opens in 0.1 s in Chromium (docs/performance.md).
 
 Any other choice (a filter, a colour, a person) is computed on the page, as before; choices that keep the
 first view's filters reuse its stored positions, so the people stay where they were.

@@ -59,14 +59,13 @@ class Drawn:
 
 @dataclass
 class FirstView:
-    """A person audience's first view: the filters' options, the network's size, who can be picked and
-    their labels, the people drawn with their positions, and the picture."""
+    """A person audience's first view: the filters' options, the network's size, who can be picked (with their
+    labels), the people drawn with their positions, and the picture."""
 
     options: Options
     filters: tuple
     people: int
-    candidates: list = field(default_factory=list)      # everyone who passes the filters, by id
-    labels: dict = field(default_factory=dict)          # person -> how the pick list shows them
+    labels: dict = field(default_factory=dict)          # everyone who passes the filters, by id -> their label
     nodes: tuple = ()
     positions: dict = field(default_factory=dict)
     drawn: Drawn | None = None
@@ -148,8 +147,7 @@ def first_view(ds: Dataset, *, show_names: bool, cap: int, network=None) -> Firs
     view = FirstView(options=opts, filters=start, people=len(G))
     if len(G) == 0:
         return view
-    view.candidates = sorted(G, key=str)
-    view.labels = {n: person_label(G, n, show_names=show_names) for n in view.candidates}
+    view.labels = {n: person_label(G, n, show_names=show_names) for n in sorted(G, key=str)}
     selection = nv.select_nodes(G, cap=cap, part="everyone who passes the filters")
     color_by, metric = nv.COLOR_ATTRIBUTES[0], nv.METRICS[0]
     values, detail = nv.node_metric(G, metric)

@@ -39,7 +39,7 @@ def test_the_stored_first_view_is_the_picture_the_page_would_draw(loaded):
     assert "child" in first.options.roles and "child" not in first.options.roles_with_ties
     G = nv.build_network(ds, **dict(first.filters))
     selection = nv.select_nodes(G, cap=30_000, part="everyone who passes the filters")
-    assert first.people == len(G) and first.candidates == sorted(G, key=str)
+    assert first.people == len(G) and list(first.labels) == sorted(G, key=str)
     assert first.nodes == tuple(selection.nodes) and first.positions == nv.layout_positions(G, selection.nodes)
     values, detail = nv.node_metric(G, "degree")
     live = ev.draw(G, selection, show_names=True, color_by="race_ethnicity",
@@ -59,10 +59,10 @@ def test_each_audience_s_first_view_holds_only_whom_it_may_see(loaded):
     blob = pickle.dumps(evaluator)
     assert evaluator.people > 50
     assert not any(n.encode() in blob for n in names), "an evaluator's first view holds a name"
-    assert not set(evaluator.candidates) & ids, "an evaluator's first view holds a real person id"
+    assert not set(evaluator.labels) & ids, "an evaluator's first view holds a real person id"
     coordinator = data.load_explorer(principal("coordinator"))              # site S1 only
     s1 = set(people.loc[people["site_id"] == "S1", "person_id"])
-    assert coordinator.candidates and set(coordinator.candidates) <= s1
+    assert coordinator.labels and set(coordinator.labels) <= s1
     assert set(coordinator.nodes) <= s1 and coordinator.options.sites == ["S1"]
     others = people.loc[people["site_id"] != "S1"]
     blob = pickle.dumps(coordinator)
@@ -110,7 +110,7 @@ def test_a_long_pick_list_becomes_a_search(loaded, monkeypatch):
     from dashboard import data
     monkeypatch.setattr(pickers, "SEARCH_FROM", 10)
     first = data.load_explorer(principal("admin"))
-    target = first.candidates[3]
+    target = list(first.labels)[3]
     at = open_page("explorer", "admin")
     assert not at.exception, [e.value for e in at.exception]
     pick = next(s for s in at.selectbox if s.label.startswith("Focus on a person"))

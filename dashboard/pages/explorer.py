@@ -153,11 +153,11 @@ elif show == "One community":
 
 show_names = audience == "coordinator"
 if as_first and part_nodes is None:
-    candidates, labels = first.candidates, first.labels
+    labels = first.labels
 else:
     G = network()
-    candidates = sorted(G if part_nodes is None else part_nodes, key=str)
-    labels = {n: ev.person_label(G, n, show_names=show_names) for n in candidates}
+    labels = {n: ev.person_label(G, n, show_names=show_names)
+              for n in sorted(G if part_nodes is None else part_nodes, key=str)}
 
 row = st.columns([3, 1])
 nobody = "Nobody: show the part chosen above"

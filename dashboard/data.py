@@ -263,9 +263,10 @@ _warm_lock = threading.Lock()
 
 def warm_up(principal: Principal | None = None) -> None:
     """Read the whole dataset, what record entry offers `principal` and the matcher's records in a background
-    thread, once per data version and process, when staff sign in. Their working pages (the family card, record entry, matching) need the data
-    itself, not stored analyses; a process started on results stored by another (``civicties analyse``, a
-    second app process) would otherwise read 1.6 million rows (7.5 s at 100,000 parents) on the first of them.
+    thread, once per data version and process, when staff sign in. Their working pages (the family card,
+    record entry, matching) need the data itself, not stored analyses; a process started on results stored by
+    another (``civicties analyse``, a second app process) would otherwise read 1.6 million rows (7.5 s at
+    100,000 parents) on the first of them.
     The caches lock per key, so a page that needs the data meanwhile waits for this read, not for a second.
     Off where the app does not compute analyses itself (CIVICTIES_BACKGROUND_ANALYSES=0: tests, benches)."""
     if not background_enabled():
@@ -314,11 +315,7 @@ def data_key() -> tuple[str, str]:
 def full_dataset(uri: str, version: str, _raw: Dataset | None = None) -> Dataset:
     """The full dataset (coordinator view). Shared, never mutated: loaders derive new frames from it.
     ``_raw``: the data as loaded, already read (:func:`warm_up`), to apply the accepted matches to."""
-    store = _open(uri)
-    if _raw is None:
-        return store.read()
-    from graph import matches
-    return matches.resolve(_raw, matches.accepted_pairs(store))            # what store.read() does
+    return _open(uri).read(raw=_raw)
 
 
 def site_dataset(sites: tuple[str, ...] | None, uri: str, version: str) -> Dataset:

@@ -128,11 +128,13 @@ class Store(ABC):
     def close(self) -> None:
         """Release connections."""
 
-    def read(self) -> Dataset:
-        """The whole dataset, read in a few queries, with accepted matches applied (graph/matches.py)."""
+    def read(self, raw: Dataset | None = None) -> Dataset:
+        """The whole dataset, read in a few queries, with accepted matches applied (graph/matches.py).
+        ``raw``: the data as loaded (graph.matches.read_raw), when the caller has read it already."""
         from graph import matches
-        nodes, edges = self.read_rows()
-        return matches.resolve(Dataset.from_rows(nodes, edges), matches.accepted_pairs(self))
+        if raw is None:
+            raw = Dataset.from_rows(*self.read_rows())
+        return matches.resolve(raw, matches.accepted_pairs(self))
 
     def is_empty(self) -> bool:
         return not self.counts().get("Person", 0)

@@ -467,7 +467,8 @@ def test_staff_sign_in_reads_the_data_once_in_the_background(demo_store, monkeyp
     data._warm.clear()
     reads = []
     real_read, real_raw = type(demo_store).read, matches.read_raw
-    monkeypatch.setattr(type(demo_store), "read", lambda self: reads.append("read") or real_read(self))
+    monkeypatch.setattr(type(demo_store), "read",              # a read of the store's rows, not of given ones
+                        lambda self, raw=None: (raw is None and reads.append("read")) or real_read(self, raw))
     monkeypatch.setattr(matches, "read_raw", lambda s: reads.append("raw") or real_raw(s))
     data.full_dataset.clear()
     data._review_records.clear()

@@ -28,19 +28,14 @@ LABELS = {"race_ethnicity": "race/ethnicity", "income_band": "income band", "pri
 
 # -- cached data: keyed by audience, store and its data version, and every choice that changes the result
 
-def _network(audience: str, sites, uri: str, version: str, filters: tuple):
-    """The filtered network (data.explorer_network: the first view's, built by the app's worker, is kept)."""
-    return data.explorer_network(audience, sites, uri, version, filters)
-
-
 @st.cache_resource(show_spinner="Measuring…", max_entries=8)
 def _metric(audience: str, sites, uri: str, version: str, filters: tuple, metric: str):
-    return nv.node_metric(_network(audience, sites, uri, version, filters), metric)
+    return nv.node_metric(data.explorer_network(audience, sites, uri, version, filters), metric)
 
 
 @st.cache_resource(show_spinner="Finding communities…", max_entries=4)
 def _communities(audience: str, sites, uri: str, version: str, filters: tuple) -> dict:
-    return nv.community_of(_network(audience, sites, uri, version, filters))
+    return nv.community_of(data.explorer_network(audience, sites, uri, version, filters))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -52,7 +47,7 @@ def _palette(audience: str, sites, uri: str, version: str, attr: str) -> dict:
 
 @st.cache_resource(show_spinner="Laying out the network…", max_entries=64)
 def _positions(audience: str, sites, uri: str, version: str, filters: tuple, nodes: tuple) -> dict:
-    return nv.layout_positions(_network(audience, sites, uri, version, filters), nodes)
+    return nv.layout_positions(data.explorer_network(audience, sites, uri, version, filters), nodes)
 
 
 def _embed(html: str) -> None:
@@ -120,7 +115,7 @@ graph = {}
 
 def network():
     if "G" not in graph:
-        graph["G"] = common.load(_network, audience, sites_scope, uri, version, filters)
+        graph["G"] = common.load(data.explorer_network, audience, sites_scope, uri, version, filters)
     return graph["G"]
 
 
